@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * steer.bpf.c - the sk_reuseport program: picks the worker slot for every new TCP connection,
+ * UDP datagram and migrating request of one listener's reuseport group.
+ *
+ * Owns: the per-packet decision and its reason counters. It never decides what is live: it
+ * follows the table the daemon publishes (user/table.c builds it, user/group.c swaps it in
+ * through the rpd_tables map-in-map, so every decision sees one whole table). It always selects
+ * a socket explicitly or drops: returning SK_PASS without a selection would let the kernel hash
+ * over the whole group, including sockets outside the sockarray.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "rpd_abi.h"
+
+struct rpd_table_map {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, RPD_TABLE_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct rpd_table_map);
+} rpd_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_REUSEPORT_SOCKARRAY);
+	__uint(max_entries, RPD_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} rpd_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rpd_config);
+} rpd_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RPD_STATS_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct rpd_slot_stats);
+} rpd_stats SEC(".maps");
+
+static __always_inline void count(__u32 slot, __u32 reason)
+{
+	struct rpd_slot_stats *st;
+
+	if (slot >= RPD_MAX_SLOTS)
+		slot = RPD_STATS_NOSLOT;
+	st = bpf_map_lookup_elem(&rpd_stats, &slot);
+	if (st && reason < RPD_R_MAX)
+		st->reason[reason]++;
+}
+
+static __always_inline int drop(__u32 reason)
+{
+	count(RPD_STATS_NOSLOT, reason);
+	return SK_DROP;
+}
+
+SEC("sk_reuseport/migrate")
+int rpd_select(struct sk_reuseport_md *md)
+{
+	__u32 zero = 0, idx, slot, *entry, i;
+	struct rpd_config *cfg;
+	void *table;
+	int migrating;
+
+	cfg = bpf_map_lookup_elem(&rpd_config, &zero);
+	table = bpf_map_lookup_elem(&rpd_tables, &zero);
+	if (!cfg || !table)
+		return drop(RPD_R_NO_TABLE);
+	migrating = md->migrating_sk != NULL;
+
+	/* Multiply-shift maps the 32-bit hash onto the table without a division. */
+	idx = ((__u64)md->hash * RPD_TABLE_SIZE) >> 32;
+
+	/*
+	 * The daemon keeps every table entry pointing at a slot whose socket is in the
+	 * sockarray, so the first try succeeds; the probes cover the instant between a worker's
+	 * socket leaving the sockarray and the next table publish.
+	 */
+	for (i = 0; i < RPD_PROBES; i++) {
+		entry = bpf_map_lookup_elem(table, &idx);
+		if (!entry)
+			return drop(RPD_R_NO_TABLE);
+		slot = *entry;
+		if (slot == RPD_SLOT_NONE)
+			return drop(RPD_R_NO_READY);
+		if (slot < RPD_MAX_SLOTS &&
+		    bpf_sk_select_reuseport(md, &rpd_socks, &slot, 0) == 0) {
+			count(slot, migrating ? RPD_R_MIGRATED : i ? RPD_R_PROBED : RPD_R_SELECTED);
+			return SK_PASS;
+		}
+		/* A golden-ratio stride reaches entries far from this one, likely another slot. */
+		idx = (idx + 40503 * (i + 1)) % RPD_TABLE_SIZE;
+	}
+	return drop(RPD_R_SELECT_ERR);
+}
+
+char LICENSE[] SEC("license") = "GPL";

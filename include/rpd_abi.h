@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpd_abi.h - the one place where the steering program (bpf/) and the daemon (user/) agree.
+ *
+ * Owns: map names, sizes and value layouts, policy ids and reason codes. Everything here is
+ * fixed-width and size-checked so the BPF object and the daemon cannot silently disagree.
+ * Leaves to others: how the table is built (user/table.c) and how it is used (bpf/steer.bpf.c).
+ */
+#ifndef RPD_ABI_H
+#define RPD_ABI_H
+
+#include <linux/types.h>
+
+/* Worker slots per listener; slot s owns index s of the listener's sockarray. */
+#define RPD_MAX_SLOTS 256
+
+/*
+ * Size of the steering table: a prime well above 100 x RPD_MAX_SLOTS, so that a consistent
+ * (Maglev) fill gives every slot its share within one entry.
+ */
+#define RPD_TABLE_SIZE 65537
+
+/* Table entry meaning "no usable slot": the program drops with RPD_R_NO_READY. */
+#define RPD_SLOT_NONE 0xffffffffu
+
+/* How many other table entries the program probes when a selection fails. */
+#define RPD_PROBES 4
+
+/* Map names (at most 15 characters: BPF_OBJ_NAME_LEN - 1). */
+#define RPD_MAP_SOCKS "rpd_socks"
+#define RPD_MAP_TABLES "rpd_tables"
+#define RPD_MAP_CONFIG "rpd_config"
+#define RPD_MAP_STATS "rpd_stats"
+#define RPD_MAP_TABLE_INNER "rpd_table"
+
+/* Steering policies (rpd_config.policy). */
+enum rpd_policy {
+	RPD_POLICY_HASH = 0, /* kernel 4-tuple hash through the consistent table */
+	RPD_POLICY_MAX,
+};
+
+/* Why the program decided what it decided: one per-CPU counter per slot and reason. */
+enum rpd_reason {
+	RPD_R_SELECTED = 0, /* table entry selected */
+	RPD_R_MIGRATED, /* a closing listener's request/child moved to this slot */
+	RPD_R_PROBED, /* table entry's socket failed; a probed entry was selected */
+	RPD_R_NO_READY, /* no usable slot in the table: dropped */
+	RPD_R_SELECT_ERR, /* every probe failed to select: dropped */
+	RPD_R_NO_TABLE, /* no table published yet (or config missing): dropped */
+	RPD_R_MAX,
+};
+
+/* Index of the stats entry that counts decisions which reached no slot (drops). */
+#define RPD_STATS_NOSLOT RPD_MAX_SLOTS
+#define RPD_STATS_ENTRIES (RPD_MAX_SLOTS + 1)
+
+/* rpd_config[0]: written by the daemon, read by the program on every decision. */
+struct rpd_config {
+	__u32 policy; /* enum rpd_policy */
+	__u32 nslots; /* configured slots (table entries are < nslots) */
+	__u64 generation; /* bumped on every table publish, for observers */
+};
+
+/* rpd_stats[slot]: per-CPU counters, summed by the reader over all possible CPUs. */
+struct rpd_slot_stats {
+	__u64 reason[RPD_R_MAX];
+};
+
+_Static_assert(sizeof(struct rpd_config) == 16, "rpd_config layout");
+_Static_assert(sizeof(struct rpd_slot_stats) == 8 * RPD_R_MAX, "rpd_slot_stats layout");
+_Static_assert(RPD_MAX_SLOTS < RPD_TABLE_SIZE / 100, "table too small for the slot count");
+_Static_assert(sizeof(RPD_MAP_TABLE_INNER) <= 16 && sizeof(RPD_MAP_TABLES) <= 16 &&
+		       sizeof(RPD_MAP_SOCKS) <= 16 && sizeof(RPD_MAP_CONFIG) <= 16 &&
+		       sizeof(RPD_MAP_STATS) <= 16,
+	       "map names must fit BPF_OBJ_NAME_LEN");
+
+#endif /* RPD_ABI_H */
