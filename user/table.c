@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * table.c - weighted Maglev steering tables (Eisenbud et al., NSDI 2016) with a consistent
+ * fallback layer. Pure logic: no system calls, unit tested in tests/test_table.c.
+ *
+ * Owns: table arithmetic only. Which slots are usable and how the table reaches the kernel
+ * belong to the daemon and group.c.
+ */
+#include "table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpd_abi.h"
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finaliser: a fixed, well-spread permutation of 64-bit values. */
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+struct maglev_slot {
+	uint32_t offset;
+	uint32_t skip;
+	uint32_t next; /* how far along its permutation the slot has got */
+	uint64_t credit;
+};
+
+/*
+ * Weighted Maglev fill of out[] over the slots with w[s] > 0. Each round every slot earns its
+ * weight in credit and takes one turn for each max-weight it has saved, so a slot of maximal
+ * weight takes a turn every round and shares end proportional to weights (within one entry
+ * per slot for equal weights). Returns the number of slots taking part.
+ */
+static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const uint32_t *w,
+		       struct maglev_slot *ms)
+{
+	uint32_t maxw = 0, s;
+	size_t filled = 0;
+	int members = 0;
+
+	for (s = 0; s < nslots; s++) {
+		if (!w[s])
+			continue;
+		members++;
+		if (w[s] > maxw)
+			maxw = w[s];
+		ms[s].offset = mix64(((uint64_t)s << 32) | 0x6f6666u) % size;
+		ms[s].skip = mix64(((uint64_t)s << 32) | 0x736b6970u) % (size - 1) + 1;
+		ms[s].next = 0;
+		ms[s].credit = 0;
+	}
+	for (size_t i = 0; i < size; i++)
+		out[i] = RPD_SLOT_NONE;
+	if (!members)
+		return 0;
+
+	while (filled < size) {
+		for (s = 0; s < nslots && filled < size; s++) {
+			if (!w[s])
+				continue;
+			ms[s].credit += w[s];
+			while (ms[s].credit >= maxw && filled < size) {
+				uint32_t c;
+
+				ms[s].credit -= maxw;
+				/* skip is coprime with the prime size: the walk visits every entry. */
+				do {
+					c = (ms[s].offset + (uint64_t)ms[s].next * ms[s].skip) %
+					    size;
+					ms[s].next++;
+				} while (out[c] != RPD_SLOT_NONE);
+				out[c] = s;
+				filled++;
+			}
+		}
+	}
+	return members;
+}
+
+int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
+		    const uint8_t *usable)
+{
+	uint32_t *w = NULL, *fallback = NULL;
+	struct maglev_slot *ms = NULL;
+	int err, nusable = 0;
+	unsigned int s;
+
+	if (!table || !weight || !usable || !nslots || nslots > RPD_MAX_SLOTS || size <= nslots ||
+	    size > UINT32_MAX)
+		return -EINVAL;
+
+	w = calloc(nslots, sizeof(*w));
+	ms = calloc(nslots, sizeof(*ms));
+	fallback = calloc(size, sizeof(*fallback));
+	if (!w || !ms || !fallback) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	/* Primary layer: every configured slot, as if usable. */
+	for (s = 0; s < nslots; s++)
+		w[s] = weight[s] ? weight[s] : 1;
+	maglev_fill(table, size, nslots, w, ms);
+
+	/* Fallback layer: usable slots with a share. */
+	for (s = 0; s < nslots; s++) {
+		w[s] = usable[s] ? weight[s] : 0;
+		nusable += w[s] != 0;
+	}
+	if (nusable == (int)nslots) {
+		err = nusable;
+		goto out;
+	}
+	maglev_fill(fallback, size, nslots, w, ms);
+	for (size_t i = 0; i < size; i++) {
+		if (!w[table[i]])
+			table[i] = fallback[i];
+	}
+	err = nusable;
+out:
+	free(fallback);
+	free(ms);
+	free(w);
+	return err;
+}
+
+size_t rpd_table_shares(const uint32_t *table, size_t size, unsigned int nslots, uint32_t *counts)
+{
+	size_t none = 0;
+
+	memset(counts, 0, nslots * sizeof(*counts));
+	for (size_t i = 0; i < size; i++) {
+		if (table[i] < nslots)
+			counts[table[i]]++;
+		else
+			none++;
+	}
+	return none;
+}
