@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * group.c - sockets and BPF of one listener's reuseport group.
+ *
+ * Owns: the slot sockets (the daemon's reference outlives every worker), the program, the
+ * sockarray and the table swap. Never decides what the table says.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "steer.skel.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's internal "not supported", seen through libbpf */
+#endif
+#ifndef SO_ATTACH_REUSEPORT_EBPF
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#endif
+
+static const char *proto_name(const struct rpd_listen *l)
+{
+	return l->type == SOCK_STREAM ? "tcp" : "udp";
+}
+
+static void report_bind_error(const struct rpd_listen *l, int err)
+{
+	uint16_t port = ntohs(l->family == AF_INET ? l->addr.in4.sin_port : l->addr.in6.sin6_port);
+
+	switch (err) {
+	case EADDRINUSE:
+		pr_err("listener %s: address already in use; stop the process holding it "
+		       "(ss -%slnp 'sport = :%u') or choose another --listen",
+		       l->name, l->type == SOCK_STREAM ? "t" : "u", port);
+		break;
+	case EADDRNOTAVAIL:
+		pr_err("listener %s: address is not assigned to any interface here; listen on a "
+		       "local address",
+		       l->name);
+		break;
+	case EACCES:
+		pr_err("listener %s: port %u needs CAP_NET_BIND_SERVICE; run as root or use a port "
+		       "above 1023",
+		       l->name, port);
+		break;
+	default:
+		pr_err("listener %s: cannot bind: %s", l->name, strerror(err));
+	}
+}
+
+/*
+ * Refuse a port that anybody already uses: a socket of the same user with SO_REUSEPORT would
+ * otherwise let us join its group silently, and our program would steer its traffic.
+ */
+static int probe_port_free(const struct rpd_listen *l)
+{
+	int fd, one = 1, err = 0;
+
+	fd = socket(l->family, l->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (l->type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, &l->addr.sa, l->addrlen) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int open_slot_socket(const struct rpd_listen *l, int backlog)
+{
+	int fd, one = 1, err;
+
+	fd = socket(l->family, l->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (l->type == SOCK_STREAM &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (l->family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, &l->addr.sa, l->addrlen) < 0 ||
+	    (l->type == SOCK_STREAM && listen(fd, backlog) < 0)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int rpd_table_map_create(const uint32_t *table)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
+	size_t len = RPD_TABLE_SIZE * sizeof(uint32_t);
+	void *mem;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, RPD_MAP_TABLE_INNER, sizeof(uint32_t),
+			    sizeof(uint32_t), RPD_TABLE_SIZE, &opts);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("table map: cannot create: %s", strerror(errno));
+		return err;
+	}
+	/* Fill it through a mapping: one copy instead of 65537 update syscalls. */
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+		pr_err("table map: cannot map: %s", strerror(errno));
+		close(fd);
+		return err;
+	}
+	memcpy(mem, table, len);
+	munmap(mem, len);
+	return fd;
+}
+
+int rpd_group_set_table(struct rpd_group *g, int table_fd, uint32_t nslots)
+{
+	struct rpd_config cfg = { .policy = RPD_POLICY_HASH, .nslots = nslots };
+	uint32_t zero = 0;
+
+	cfg.generation = ++g->generation;
+	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_config), &zero, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_tables), &zero, &table_fd, BPF_ANY)) {
+		int err = -errno;
+
+		pr_err("listener %s: cannot install table: %s", g->l->name, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	struct rpd_slot_stats *percpu;
+
+	if (ncpu < 0)
+		return ncpu;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	fd = bpf_map__fd(g->skel->maps.rpd_stats);
+	memset(out, 0, RPD_STATS_ENTRIES * sizeof(*out));
+	for (uint32_t k = 0; k < RPD_STATS_ENTRIES; k++) {
+		if (bpf_map_lookup_elem(fd, &k, percpu)) {
+			err = -errno;
+			pr_err("listener %s: cannot read counters: %s", g->l->name,
+			       strerror(errno));
+			goto out;
+		}
+		for (int c = 0; c < ncpu; c++)
+			for (int r = 0; r < RPD_R_MAX; r++)
+				out[k].reason[r] += percpu[c].reason[r];
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+int rpd_group_prog_fd(const struct rpd_group *g)
+{
+	return bpf_program__fd(g->skel->progs.rpd_select);
+}
+
+static int load_program(struct rpd_group *g)
+{
+	int err;
+
+	g->skel = steer__open();
+	if (!g->skel) {
+		err = -errno;
+		pr_err("steering program: cannot open the embedded object: %s", strerror(errno));
+		return err;
+	}
+	err = steer__load(g->skel);
+	if (!err)
+		return 0;
+	if (err == -EPERM || err == -EACCES)
+		pr_err("steering program: loading needs CAP_BPF and CAP_NET_ADMIN; run reuseportd "
+		       "as root");
+	else if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP || err == -E2BIG)
+		pr_err("steering program: the kernel refused an sk_reuseport select-or-migrate "
+		       "program (%s); reuseportd needs Linux 5.14 or later with BPF enabled",
+		       strerror(-err));
+	else
+		pr_err("steering program: cannot load: %s (run with --log-level debug for the "
+		       "verifier log)",
+		       strerror(-err));
+	steer__destroy(g->skel);
+	g->skel = NULL;
+	return err;
+}
+
+int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
+		   int backlog)
+{
+	uint32_t *empty = NULL;
+	int err, prog_fd, table_fd = -1;
+	unsigned int s;
+
+	memset(g, 0, sizeof(*g));
+	g->l = l;
+	g->nslots = nslots;
+	for (s = 0; s < RPD_MAX_SLOTS; s++)
+		g->fds[s] = -1;
+
+	err = probe_port_free(l);
+	if (err) {
+		report_bind_error(l, -err);
+		goto fail;
+	}
+	err = load_program(g);
+	if (err)
+		goto fail;
+
+	for (s = 0; s < nslots; s++) {
+		uint64_t val;
+		int fd = open_slot_socket(l, backlog);
+
+		if (fd < 0) {
+			err = fd;
+			report_bind_error(l, -err);
+			goto fail;
+		}
+		g->fds[s] = fd;
+		val = fd;
+		if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_socks), &s, &val,
+					BPF_NOEXIST)) {
+			err = -errno;
+			pr_err("listener %s: cannot put slot %u's socket in the sockarray: %s",
+			       l->name, s, strerror(errno));
+			goto fail;
+		}
+	}
+
+	/* Nothing is ready yet: steer nothing until the daemon publishes a real table. */
+	empty = malloc(RPD_TABLE_SIZE * sizeof(*empty));
+	if (!empty) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (s = 0; s < RPD_TABLE_SIZE; s++)
+		empty[s] = RPD_SLOT_NONE;
+	table_fd = rpd_table_map_create(empty);
+	if (table_fd < 0) {
+		err = table_fd;
+		goto fail;
+	}
+	err = rpd_group_set_table(g, table_fd, nslots);
+	if (err)
+		goto fail;
+
+	prog_fd = rpd_group_prog_fd(g);
+	if (setsockopt(g->fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) <
+	    0) {
+		err = -errno;
+		pr_err("listener %s: cannot attach the steering program: %s", l->name,
+		       strerror(errno));
+		goto fail;
+	}
+	pr_info("listener %s: %u %s sockets, steering program attached", l->name, nslots,
+		proto_name(l));
+	err = 0;
+	goto out;
+fail:
+	rpd_group_close(g);
+out:
+	if (table_fd >= 0)
+		close(table_fd);
+	free(empty);
+	return err;
+}
+
+void rpd_group_close(struct rpd_group *g)
+{
+	if (!g->l)
+		return;
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++) {
+		if (g->fds[s] >= 0)
+			close(g->fds[s]);
+		g->fds[s] = -1;
+	}
+	if (g->skel)
+		steer__destroy(g->skel);
+	g->skel = NULL;
+}

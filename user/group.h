@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * group.h - one listener's reuseport group: its sockets, its steering program and maps.
+ *
+ * Owns: creating, binding and listening the slot sockets, keeping the daemon's reference to
+ * each, loading and attaching the program, the sockarray, publishing tables and reading
+ * counters. Leaves to others: which table to publish (table.c, daemon.c) and who gets the
+ * sockets (supervisor.c).
+ */
+#ifndef RPD_GROUP_H
+#define RPD_GROUP_H
+
+#include <stdint.h>
+
+#include "options.h"
+#include "rpd_abi.h"
+
+struct steer;
+
+struct rpd_group {
+	const struct rpd_listen *l;
+	struct steer *skel;
+	int fds[RPD_MAX_SLOTS]; /* the daemon's own reference; -1 when the slot has none */
+	unsigned int nslots;
+	uint64_t generation;
+};
+
+/*
+ * Create and bind nslots sockets for l, load the program, put every socket in the sockarray,
+ * publish a table that selects nothing and attach the program to the group. On failure
+ * reports the cause once (naming the listener and the fix), leaves nothing behind and
+ * returns -errno.
+ */
+int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
+		   int backlog);
+
+/* Close the sockets and release the program and maps. Safe on a zeroed or failed group. */
+void rpd_group_close(struct rpd_group *g);
+
+/*
+ * A map holding table[0..RPD_TABLE_SIZE-1], ready to be installed in any number of groups.
+ * Returns its fd (the caller closes it) or -errno.
+ */
+int rpd_table_map_create(const uint32_t *table);
+
+/* Swap the group's table for the one in map fd table_fd, atomically for the program. */
+int rpd_group_set_table(struct rpd_group *g, int table_fd, uint32_t nslots);
+
+/* Sum the per-CPU counters into out[RPD_STATS_ENTRIES]. */
+int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out);
+
+/* The program's fd (for queries). */
+int rpd_group_prog_fd(const struct rpd_group *g);
+
+#endif /* RPD_GROUP_H */
