@@ -16,7 +16,6 @@
 
 struct rpd_table_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, RPD_TABLE_SIZE);
 	__type(key, __u32);
 	__type(value, __u32);

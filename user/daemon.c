@@ -247,6 +247,12 @@ int rpd_daemon_run(const struct rpd_run *run)
 	if (err)
 		goto out;
 
+	/* Every address is checked before any socket is created, so a failure leaves nothing. */
+	for (unsigned int i = 0; i < o->nlisten; i++) {
+		err = rpd_group_check_free(&o->listen[i]);
+		if (err)
+			goto out;
+	}
 	for (unsigned int i = 0; i < o->nlisten; i++) {
 		err = rpd_group_open(&d->groups[i], &o->listen[i], o->workers, o->backlog);
 		if (err)

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -78,6 +77,15 @@ static int probe_port_free(const struct rpd_listen *l)
 	return err;
 }
 
+int rpd_group_check_free(const struct rpd_listen *l)
+{
+	int err = probe_port_free(l);
+
+	if (err)
+		report_bind_error(l, -err);
+	return err;
+}
+
 static int open_slot_socket(const struct rpd_listen *l, int backlog)
 {
 	int fd, one = 1, err;
@@ -101,28 +109,30 @@ static int open_slot_socket(const struct rpd_listen *l, int backlog)
 
 int rpd_table_map_create(const uint32_t *table)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
-	size_t len = RPD_TABLE_SIZE * sizeof(uint32_t);
-	void *mem;
+	static uint32_t keys[RPD_TABLE_SIZE];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t count = RPD_TABLE_SIZE;
 	int fd, err;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, RPD_MAP_TABLE_INNER, sizeof(uint32_t),
-			    sizeof(uint32_t), RPD_TABLE_SIZE, &opts);
+			    sizeof(uint32_t), RPD_TABLE_SIZE, NULL);
 	if (fd < 0) {
 		err = -errno;
 		pr_err("table map: cannot create: %s", strerror(errno));
 		return err;
 	}
-	/* Fill it through a mapping: one copy instead of 65537 update syscalls. */
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		err = -errno;
-		pr_err("table map: cannot map: %s", strerror(errno));
+	if (!keys[1]) {
+		for (uint32_t i = 0; i < RPD_TABLE_SIZE; i++)
+			keys[i] = i;
+	}
+	/* One syscall for the whole table; the kernel owns the element layout. */
+	if (bpf_map_update_batch(fd, keys, table, &count, &opts) || count != RPD_TABLE_SIZE) {
+		err = errno ? -errno : -EIO;
+		pr_err("table map: cannot fill (%u of %u entries): %s", count, RPD_TABLE_SIZE,
+		       strerror(-err));
 		close(fd);
 		return err;
 	}
-	memcpy(mem, table, len);
-	munmap(mem, len);
 	return fd;
 }
 
@@ -217,11 +227,9 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 	for (s = 0; s < RPD_MAX_SLOTS; s++)
 		g->fds[s] = -1;
 
-	err = probe_port_free(l);
-	if (err) {
-		report_bind_error(l, -err);
+	err = rpd_group_check_free(l);
+	if (err)
 		goto fail;
-	}
 	err = load_program(g);
 	if (err)
 		goto fail;

@@ -25,6 +25,9 @@ struct rpd_group {
 	uint64_t generation;
 };
 
+/* Refuse (and report) an address that any socket already uses. */
+int rpd_group_check_free(const struct rpd_listen *l);
+
 /*
  * Create and bind nslots sockets for l, load the program, put every socket in the sockarray,
  * publish a table that selects nothing and attach the program to the group. On failure
