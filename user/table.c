@@ -31,16 +31,18 @@ struct maglev_slot {
 };
 
 /*
- * Weighted Maglev fill of out[] over the slots with w[s] > 0. Each round every slot earns its
- * weight in credit and takes one turn for each max-weight it has saved, so a slot of maximal
- * weight takes a turn every round and shares end proportional to weights (within one entry
- * per slot for equal weights). Returns the number of slots taking part.
+ * Weighted Maglev fill of the free (RPD_SLOT_NONE) entries of out[] by the slots with
+ * w[s] > 0. Each round every slot earns its weight in credit and takes one turn for each
+ * max-weight it has saved, so a slot of maximal weight takes a turn every round and the free
+ * entries end shared in proportion to weights (within one entry per slot for equal weights).
+ * A turn claims the next free entry along the slot's own permutation of the table. Returns
+ * the number of slots taking part.
  */
 static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const uint32_t *w,
 		       struct maglev_slot *ms)
 {
 	uint32_t maxw = 0, s;
-	size_t filled = 0;
+	size_t free_entries = 0;
 	int members = 0;
 
 	for (s = 0; s < nslots; s++) {
@@ -55,16 +57,16 @@ static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const ui
 		ms[s].credit = 0;
 	}
 	for (size_t i = 0; i < size; i++)
-		out[i] = RPD_SLOT_NONE;
+		free_entries += out[i] == RPD_SLOT_NONE;
 	if (!members)
 		return 0;
 
-	while (filled < size) {
-		for (s = 0; s < nslots && filled < size; s++) {
+	while (free_entries) {
+		for (s = 0; s < nslots && free_entries; s++) {
 			if (!w[s])
 				continue;
 			ms[s].credit += w[s];
-			while (ms[s].credit >= maxw && filled < size) {
+			while (ms[s].credit >= maxw && free_entries) {
 				uint32_t c;
 
 				ms[s].credit -= maxw;
@@ -75,7 +77,7 @@ static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const ui
 					ms[s].next++;
 				} while (out[c] != RPD_SLOT_NONE);
 				out[c] = s;
-				filled++;
+				free_entries--;
 			}
 		}
 	}
@@ -85,9 +87,9 @@ static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const ui
 int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
 		    const uint8_t *usable)
 {
-	uint32_t *w = NULL, *fallback = NULL;
 	struct maglev_slot *ms = NULL;
 	int err, nusable = 0;
+	uint32_t *w = NULL;
 	unsigned int s;
 
 	if (!table || !weight || !usable || !nslots || nslots > RPD_MAX_SLOTS || size <= nslots ||
@@ -96,8 +98,7 @@ int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uin
 
 	w = calloc(nslots, sizeof(*w));
 	ms = calloc(nslots, sizeof(*ms));
-	fallback = calloc(size, sizeof(*fallback));
-	if (!w || !ms || !fallback) {
+	if (!w || !ms) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -105,25 +106,30 @@ int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uin
 	/* Primary layer: every configured slot, as if usable. */
 	for (s = 0; s < nslots; s++)
 		w[s] = weight[s] ? weight[s] : 1;
+	for (size_t i = 0; i < size; i++)
+		table[i] = RPD_SLOT_NONE;
 	maglev_fill(table, size, nslots, w, ms);
 
-	/* Fallback layer: usable slots with a share. */
+	/* Fallback layer: the entries of slots that are not usable, refilled by those that are. */
 	for (s = 0; s < nslots; s++) {
 		w[s] = usable[s] ? weight[s] : 0;
 		nusable += w[s] != 0;
 	}
-	if (nusable == (int)nslots) {
+	if (nusable == (int)nslots || nusable == 0) {
+		if (!nusable) {
+			for (size_t i = 0; i < size; i++)
+				table[i] = RPD_SLOT_NONE;
+		}
 		err = nusable;
 		goto out;
 	}
-	maglev_fill(fallback, size, nslots, w, ms);
 	for (size_t i = 0; i < size; i++) {
 		if (!w[table[i]])
-			table[i] = fallback[i];
+			table[i] = RPD_SLOT_NONE;
 	}
+	maglev_fill(table, size, nslots, w, ms);
 	err = nusable;
 out:
-	free(fallback);
 	free(ms);
 	free(w);
 	return err;

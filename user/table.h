@@ -22,8 +22,9 @@
  * entries:
  *   - the primary layer is a weighted Maglev fill over every configured slot, with the weight
  *     it would have when usable (a weight of 0 counts as 1 there);
- *   - entries whose primary slot is not usable (or has weight 0) take the entry of a second
- *     Maglev fill over the usable slots only.
+ *   - entries whose primary slot is not usable (or has weight 0) are refilled by a weighted
+ *     Maglev round over the usable slots restricted to those entries, which spreads them
+ *     within one entry of even.
  *
  * Returns the number of usable slots (>= 0) or -EINVAL / -ENOMEM.
  */
