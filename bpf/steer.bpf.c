@@ -14,11 +14,13 @@
 
 #include "rpd_abi.h"
 
+/* Sizes, not BTF types: clang emits a type two pointers deep in a map-in-map only as a
+ * forward declaration, which libbpf cannot size. */
 struct rpd_table_map {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RPD_TABLE_SIZE);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct rpd_table));
 };
 
 struct {
@@ -34,13 +36,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rpd_socks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct rpd_config);
-} rpd_config SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -69,19 +64,24 @@ static __always_inline int drop(__u32 reason)
 SEC("sk_reuseport/migrate")
 int rpd_select(struct sk_reuseport_md *md)
 {
-	__u32 zero = 0, idx, slot, *entry, i;
-	struct rpd_config *cfg;
-	void *table;
+	__u32 zero = 0, idx, slot, size, step, i;
+	struct rpd_table *table;
+	void *inner;
 	int migrating;
 
-	cfg = bpf_map_lookup_elem(&rpd_config, &zero);
-	table = bpf_map_lookup_elem(&rpd_tables, &zero);
-	if (!cfg || !table)
+	inner = bpf_map_lookup_elem(&rpd_tables, &zero);
+	table = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	if (!table)
 		return drop(RPD_R_NO_TABLE);
 	migrating = md->migrating_sk != NULL;
+	size = table->size;
+	if (!size || size > RPD_TABLE_SIZE)
+		return drop(RPD_R_NO_TABLE);
 
 	/* Multiply-shift maps the 32-bit hash onto the table without a division. */
-	idx = ((__u64)md->hash * RPD_TABLE_SIZE) >> 32;
+	idx = ((__u64)md->hash * size) >> 32;
+	/* Probes step by about 0.618 of the table: far from this entry, likely another slot. */
+	step = ((__u64)size * 40503) >> 16;
 
 	/*
 	 * The daemon keeps every table entry pointing at a slot whose socket is in the
@@ -89,10 +89,11 @@ int rpd_select(struct sk_reuseport_md *md)
 	 * socket leaving the sockarray and the next table publish.
 	 */
 	for (i = 0; i < RPD_PROBES; i++) {
-		entry = bpf_map_lookup_elem(table, &idx);
-		if (!entry)
+		/* Check and index the same register, or the verifier loses the bound. */
+		barrier_var(idx);
+		if (idx >= RPD_TABLE_SIZE)
 			return drop(RPD_R_NO_TABLE);
-		slot = *entry;
+		slot = table->slot[idx];
 		if (slot == RPD_SLOT_NONE)
 			return drop(RPD_R_NO_READY);
 		if (slot < RPD_MAX_SLOTS &&
@@ -100,8 +101,7 @@ int rpd_select(struct sk_reuseport_md *md)
 			count(slot, migrating ? RPD_R_MIGRATED : i ? RPD_R_PROBED : RPD_R_SELECTED);
 			return SK_PASS;
 		}
-		/* A golden-ratio stride reaches entries far from this one, likely another slot. */
-		idx = (idx + 40503 * (i + 1)) % RPD_TABLE_SIZE;
+		idx = (idx + step) % size;
 	}
 	return drop(RPD_R_SELECT_ERR);
 }

@@ -15,13 +15,14 @@
 #define RPD_MAX_SLOTS 256
 
 /*
- * Size of the steering table: a prime well above 100 x RPD_MAX_SLOTS, so that a consistent
- * (Maglev) fill gives every slot its share within one entry.
+ * Largest steering table: a prime well above 100 x RPD_MAX_SLOTS. The daemon uses the smallest
+ * prime >= 1000 x workers up to this (rpd_table.size), so an entry is at most 0.1% of a slot's
+ * share while a small deployment's table stays in cache.
  */
 #define RPD_TABLE_SIZE 65537
 
 /* Table entry meaning "no usable slot": the program drops with RPD_R_NO_READY. */
-#define RPD_SLOT_NONE 0xffffffffu
+#define RPD_SLOT_NONE 0xffffu
 
 /* How many other table entries the program probes when a selection fails. */
 #define RPD_PROBES 4
@@ -29,11 +30,10 @@
 /* Map names (at most 15 characters: BPF_OBJ_NAME_LEN - 1). */
 #define RPD_MAP_SOCKS "rpd_socks"
 #define RPD_MAP_TABLES "rpd_tables"
-#define RPD_MAP_CONFIG "rpd_config"
 #define RPD_MAP_STATS "rpd_stats"
 #define RPD_MAP_TABLE_INNER "rpd_table"
 
-/* Steering policies (rpd_config.policy). */
+/* Steering policies (rpd_table.policy). */
 enum rpd_policy {
 	RPD_POLICY_HASH = 0, /* kernel 4-tuple hash through the consistent table */
 	RPD_POLICY_MAX,
@@ -54,11 +54,19 @@ enum rpd_reason {
 #define RPD_STATS_NOSLOT RPD_MAX_SLOTS
 #define RPD_STATS_ENTRIES (RPD_MAX_SLOTS + 1)
 
-/* rpd_config[0]: written by the daemon, read by the program on every decision. */
-struct rpd_config {
-	__u32 policy; /* enum rpd_policy */
-	__u32 nslots; /* configured slots (table entries are < nslots) */
-	__u64 generation; /* bumped on every table publish, for observers */
+/*
+ * The steering table and its settings: the single value of the inner map of rpd_tables,
+ * replaced whole on every publish. The header shares a cache line with nothing else the
+ * program reads; packed u16 entries and a size fitted to the deployment keep the entry a new
+ * flow hits in cache (a random miss here cost 130 ns per TCP decision).
+ */
+struct rpd_table {
+	__u32 size; /* entries in use, a prime <= RPD_TABLE_SIZE */
+	__u16 policy; /* enum rpd_policy */
+	__u16 nslots; /* configured slots (entries are < nslots or RPD_SLOT_NONE) */
+	__u64 generation; /* bumped on every publish, for observers */
+	__u16 slot[RPD_TABLE_SIZE];
+	__u16 pad[3];
 };
 
 /* rpd_stats[slot]: per-CPU counters, summed by the reader over all possible CPUs. */
@@ -66,12 +74,12 @@ struct rpd_slot_stats {
 	__u64 reason[RPD_R_MAX];
 };
 
-_Static_assert(sizeof(struct rpd_config) == 16, "rpd_config layout");
+_Static_assert(sizeof(struct rpd_table) == 16 + 2 * RPD_TABLE_SIZE + 6, "rpd_table layout");
+_Static_assert(RPD_MAX_SLOTS < RPD_SLOT_NONE, "slot numbers must fit a table entry");
 _Static_assert(sizeof(struct rpd_slot_stats) == 8 * RPD_R_MAX, "rpd_slot_stats layout");
 _Static_assert(RPD_MAX_SLOTS < RPD_TABLE_SIZE / 100, "table too small for the slot count");
 _Static_assert(sizeof(RPD_MAP_TABLE_INNER) <= 16 && sizeof(RPD_MAP_TABLES) <= 16 &&
-		       sizeof(RPD_MAP_SOCKS) <= 16 && sizeof(RPD_MAP_CONFIG) <= 16 &&
-		       sizeof(RPD_MAP_STATS) <= 16,
+		       sizeof(RPD_MAP_SOCKS) <= 16 && sizeof(RPD_MAP_STATS) <= 16,
 	       "map names must fit BPF_OBJ_NAME_LEN");
 
 #endif /* RPD_ABI_H */

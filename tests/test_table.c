@@ -17,9 +17,9 @@
 
 #define M RPD_TABLE_SIZE
 
-static uint32_t *new_table(void)
+static uint16_t *new_table(void)
 {
-	uint32_t *t = malloc(M * sizeof(*t));
+	uint16_t *t = malloc(M * sizeof(*t));
 
 	assert_non_null(t);
 	return t;
@@ -38,7 +38,7 @@ static void check_balance(unsigned int n)
 {
 	uint32_t w[RPD_MAX_SLOTS], counts[RPD_MAX_SLOTS], lo = UINT32_MAX, hi = 0;
 	uint8_t u[RPD_MAX_SLOTS];
-	uint32_t *t = new_table();
+	uint16_t *t = new_table();
 
 	fill(w, u, n, 1);
 	assert_int_equal(rpd_table_build(t, M, n, w, u), n);
@@ -69,7 +69,7 @@ static void test_weights_proportional(void **state)
 	uint8_t u[4] = { 1, 1, 1, 1 };
 	uint32_t w2[5] = { 1000, 500, 250, 100, 1 }, counts2[5], sum2 = 1851;
 	uint8_t u2[5] = { 1, 1, 1, 1, 1 };
-	uint32_t *t = new_table();
+	uint16_t *t = new_table();
 
 	(void)state;
 	assert_int_equal(rpd_table_build(t, M, 4, w, u), 4);
@@ -94,7 +94,7 @@ static void check_leave(unsigned int n, unsigned int leaving)
 {
 	uint32_t w[RPD_MAX_SLOTS], moved_to[RPD_MAX_SLOTS] = { 0 }, lo = UINT32_MAX, hi = 0;
 	uint8_t u[RPD_MAX_SLOTS];
-	uint32_t *before = new_table(), *after = new_table();
+	uint16_t *before = new_table(), *after = new_table();
 	size_t own = 0;
 
 	fill(w, u, n, 1);
@@ -139,7 +139,7 @@ static void test_weight_zero_is_drain(void **state)
 {
 	uint32_t w[4] = { 1, 1, 1, 1 }, counts[4];
 	uint8_t u[4] = { 1, 1, 1, 1 };
-	uint32_t *before = new_table(), *after = new_table();
+	uint16_t *before = new_table(), *after = new_table();
 
 	(void)state;
 	rpd_table_build(before, M, 4, w, u);
@@ -159,7 +159,7 @@ static void test_nothing_usable(void **state)
 {
 	uint32_t w[3] = { 1, 1, 1 }, counts[3];
 	uint8_t u[3] = { 0, 0, 0 };
-	uint32_t *t = new_table();
+	uint16_t *t = new_table();
 
 	(void)state;
 	assert_int_equal(rpd_table_build(t, M, 3, w, u), 0);
@@ -178,7 +178,7 @@ static void test_invalid(void **state)
 {
 	uint32_t w[2] = { 1, 1 };
 	uint8_t u[2] = { 1, 1 };
-	uint32_t *t = new_table();
+	uint16_t *t = new_table();
 
 	(void)state;
 	assert_int_equal(rpd_table_build(t, M, 0, w, u), -EINVAL);
@@ -193,7 +193,7 @@ static void test_deterministic(void **state)
 {
 	uint32_t w[5] = { 3, 1, 2, 1, 1 };
 	uint8_t u[5] = { 1, 0, 1, 1, 1 };
-	uint32_t *a = new_table(), *b = new_table();
+	uint16_t *a = new_table(), *b = new_table();
 
 	(void)state;
 	rpd_table_build(a, M, 5, w, u);
@@ -201,6 +201,37 @@ static void test_deterministic(void **state)
 	assert_memory_equal(a, b, M * sizeof(*a));
 	free(a);
 	free(b);
+}
+
+static void test_size_for(void **state)
+{
+	(void)state;
+	assert_int_equal(rpd_table_size_for(1), 1009);
+	assert_int_equal(rpd_table_size_for(2), 2003);
+	assert_int_equal(rpd_table_size_for(4), 4001);
+	assert_int_equal(rpd_table_size_for(65), 65003);
+	assert_int_equal(rpd_table_size_for(66), RPD_TABLE_SIZE);
+	assert_int_equal(rpd_table_size_for(RPD_MAX_SLOTS), RPD_TABLE_SIZE);
+}
+
+/* The sizes a daemon uses keep balance and weights within 1% too. */
+static void test_small_tables(void **state)
+{
+	uint32_t w[4] = { 4, 1, 1, 1 }, counts[4];
+	uint8_t u[4] = { 1, 1, 1, 1 };
+	uint32_t size = rpd_table_size_for(4);
+	uint16_t *t = new_table();
+
+	(void)state;
+	assert_int_equal(rpd_table_build(t, size, 4, w, u), 4);
+	rpd_table_shares(t, size, 4, counts);
+	assert_true(abs((int)counts[0] - (int)(size * 4 / 7)) <= (int)size / 100);
+	w[0] = 1;
+	rpd_table_build(t, size, 4, w, u);
+	rpd_table_shares(t, size, 4, counts);
+	for (int s = 0; s < 4; s++)
+		assert_true(abs((int)counts[s] - (int)(size / 4)) <= 1);
+	free(t);
 }
 
 int main(void)
@@ -213,6 +244,8 @@ int main(void)
 		cmocka_unit_test(test_nothing_usable),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_size_for),
+		cmocka_unit_test(test_small_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ struct rpd_daemon {
 	struct rpd_supervisor sup;
 	int epfd;
 	int sigfd;
-	uint32_t *table;
+	struct rpd_table *table;
 	char fdnames[RPD_MAX_LISTENERS * 72];
 	int announced; /* READY=1 sent to our own supervisor */
 	uint64_t tables_published;
@@ -108,16 +108,17 @@ static int publish(struct rpd_daemon *d)
 		weight[s] = 1;
 		usable[s] = !d->sup.stopping && d->sup.w[s].state == RPD_W_READY;
 	}
-	nusable = rpd_table_build(d->table, RPD_TABLE_SIZE, n, weight, usable);
+	nusable = rpd_table_build(d->table->slot, d->table->size, n, weight, usable);
 	if (nusable < 0) {
 		pr_err("policy table: cannot build: %s", strerror(-nusable));
 		return nusable;
 	}
+	d->table->generation = d->tables_published + 1;
 	fd = rpd_table_map_create(d->table);
 	if (fd < 0)
 		return fd;
 	for (unsigned int i = 0; i < d->ngroups; i++) {
-		int e = rpd_group_set_table(&d->groups[i], fd, n);
+		int e = rpd_group_set_table(&d->groups[i], fd);
 
 		if (e && !err)
 			err = e;
@@ -183,8 +184,11 @@ static void handle_signals(struct rpd_daemon *d)
 		case SIGHUP:
 			pr_info("SIGHUP: nothing to reload yet");
 			break;
+		case SIGCHLD:
+			rpd_sup_reap_all(&d->sup); /* exits usually arrive through pidfds */
+			break;
 		default:
-			break; /* SIGCHLD: exits arrive through the pidfds */
+			break;
 		}
 	}
 }
@@ -236,13 +240,16 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->sup.notify_fd = -1;
 	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
 		d->sup.w[s].pidfd = -1;
-	d->table = malloc(RPD_TABLE_SIZE * sizeof(*d->table));
+	d->table = calloc(1, sizeof(*d->table));
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!d->table || d->epfd < 0) {
 		err = d->table ? -errno : -ENOMEM;
 		pr_err("daemon: cannot allocate its state: %s", strerror(-err));
 		goto out;
 	}
+	d->table->size = rpd_table_size_for(o->workers);
+	d->table->policy = RPD_POLICY_HASH;
+	d->table->nslots = o->workers;
 	err = setup_signals(d);
 	if (err)
 		goto out;

@@ -17,11 +17,9 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "table.h"
 #include "steer.skel.h"
 
-#ifndef ENOTSUPP
-#define ENOTSUPP 524 /* the kernel's internal "not supported", seen through libbpf */
-#endif
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
 #endif
@@ -107,43 +105,33 @@ static int open_slot_socket(const struct rpd_listen *l, int backlog)
 	return fd;
 }
 
-int rpd_table_map_create(const uint32_t *table)
+int rpd_table_map_create(const struct rpd_table *table)
 {
-	static uint32_t keys[RPD_TABLE_SIZE];
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t count = RPD_TABLE_SIZE;
+	uint32_t zero = 0;
 	int fd, err;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, RPD_MAP_TABLE_INNER, sizeof(uint32_t),
-			    sizeof(uint32_t), RPD_TABLE_SIZE, NULL);
+			    sizeof(*table), 1, NULL);
 	if (fd < 0) {
 		err = -errno;
 		pr_err("table map: cannot create: %s", strerror(errno));
 		return err;
 	}
-	if (!keys[1]) {
-		for (uint32_t i = 0; i < RPD_TABLE_SIZE; i++)
-			keys[i] = i;
-	}
-	/* One syscall for the whole table; the kernel owns the element layout. */
-	if (bpf_map_update_batch(fd, keys, table, &count, &opts) || count != RPD_TABLE_SIZE) {
-		err = errno ? -errno : -EIO;
-		pr_err("table map: cannot fill (%u of %u entries): %s", count, RPD_TABLE_SIZE,
-		       strerror(-err));
+	if (bpf_map_update_elem(fd, &zero, table, BPF_ANY)) {
+		err = -errno;
+		pr_err("table map: cannot fill: %s", strerror(errno));
 		close(fd);
 		return err;
 	}
 	return fd;
 }
 
-int rpd_group_set_table(struct rpd_group *g, int table_fd, uint32_t nslots)
+int rpd_group_set_table(struct rpd_group *g, int table_fd)
 {
-	struct rpd_config cfg = { .policy = RPD_POLICY_HASH, .nslots = nslots };
 	uint32_t zero = 0;
 
-	cfg.generation = ++g->generation;
-	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_config), &zero, &cfg, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_tables), &zero, &table_fd, BPF_ANY)) {
+	/* One pointer swap: the program sees the whole old table or the whole new one. */
+	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_tables), &zero, &table_fd, BPF_ANY)) {
 		int err = -errno;
 
 		pr_err("listener %s: cannot install table: %s", g->l->name, strerror(errno));
@@ -198,16 +186,14 @@ static int load_program(struct rpd_group *g)
 	err = steer__load(g->skel);
 	if (!err)
 		return 0;
-	if (err == -EPERM || err == -EACCES)
+	/* The kernel version was checked before: what is left is privilege or the verifier. */
+	if (err == -EPERM)
 		pr_err("steering program: loading needs CAP_BPF and CAP_NET_ADMIN; run reuseportd "
 		       "as root");
-	else if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP || err == -E2BIG)
-		pr_err("steering program: the kernel refused an sk_reuseport select-or-migrate "
-		       "program (%s); reuseportd needs Linux 5.14 or later with BPF enabled",
-		       strerror(-err));
 	else
-		pr_err("steering program: cannot load: %s (run with --log-level debug for the "
-		       "verifier log)",
+		pr_err("steering program: the kernel refused it (%s); it needs sk_reuseport "
+		       "select-or-migrate (Linux 5.14+, CONFIG_BPF_SYSCALL); run with --log-level "
+		       "debug for the verifier log",
 		       strerror(-err));
 	steer__destroy(g->skel);
 	g->skel = NULL;
@@ -217,7 +203,7 @@ static int load_program(struct rpd_group *g)
 int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
 		   int backlog)
 {
-	uint32_t *empty = NULL;
+	struct rpd_table *empty = NULL;
 	int err, prog_fd, table_fd = -1;
 	unsigned int s;
 
@@ -255,19 +241,22 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 	}
 
 	/* Nothing is ready yet: steer nothing until the daemon publishes a real table. */
-	empty = malloc(RPD_TABLE_SIZE * sizeof(*empty));
+	empty = malloc(sizeof(*empty));
 	if (!empty) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	for (s = 0; s < RPD_TABLE_SIZE; s++)
-		empty[s] = RPD_SLOT_NONE;
+	memset(empty, 0xff, sizeof(*empty)); /* every entry RPD_SLOT_NONE */
+	empty->size = rpd_table_size_for(nslots);
+	empty->policy = RPD_POLICY_HASH;
+	empty->nslots = nslots;
+	empty->generation = 0;
 	table_fd = rpd_table_map_create(empty);
 	if (table_fd < 0) {
 		err = table_fd;
 		goto fail;
 	}
-	err = rpd_group_set_table(g, table_fd, nslots);
+	err = rpd_group_set_table(g, table_fd);
 	if (err)
 		goto fail;
 

@@ -22,7 +22,6 @@ struct rpd_group {
 	struct steer *skel;
 	int fds[RPD_MAX_SLOTS]; /* the daemon's own reference; -1 when the slot has none */
 	unsigned int nslots;
-	uint64_t generation;
 };
 
 /* Refuse (and report) an address that any socket already uses. */
@@ -41,13 +40,13 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 void rpd_group_close(struct rpd_group *g);
 
 /*
- * A map holding table[0..RPD_TABLE_SIZE-1], ready to be installed in any number of groups.
- * Returns its fd (the caller closes it) or -errno.
+ * A map holding the table, ready to be installed in any number of groups. Returns its fd (the
+ * caller closes it) or -errno.
  */
-int rpd_table_map_create(const uint32_t *table);
+int rpd_table_map_create(const struct rpd_table *table);
 
 /* Swap the group's table for the one in map fd table_fd, atomically for the program. */
-int rpd_group_set_table(struct rpd_group *g, int table_fd, uint32_t nslots);
+int rpd_group_set_table(struct rpd_group *g, int table_fd);
 
 /* Sum the per-CPU counters into out[RPD_STATS_ENTRIES]. */
 int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out);

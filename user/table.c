@@ -38,7 +38,7 @@ struct maglev_slot {
  * A turn claims the next free entry along the slot's own permutation of the table. Returns
  * the number of slots taking part.
  */
-static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const uint32_t *w,
+static int maglev_fill(uint16_t *out, size_t size, unsigned int nslots, const uint32_t *w,
 		       struct maglev_slot *ms)
 {
 	uint32_t maxw = 0, s;
@@ -84,7 +84,7 @@ static int maglev_fill(uint32_t *out, size_t size, unsigned int nslots, const ui
 	return members;
 }
 
-int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
+int rpd_table_build(uint16_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
 		    const uint8_t *usable)
 {
 	struct maglev_slot *ms = NULL;
@@ -135,7 +135,29 @@ out:
 	return err;
 }
 
-size_t rpd_table_shares(const uint32_t *table, size_t size, unsigned int nslots, uint32_t *counts)
+static int is_prime(uint32_t n)
+{
+	if (n < 2)
+		return 0;
+	for (uint32_t d = 2; d * d <= n; d++) {
+		if (n % d == 0)
+			return 0;
+	}
+	return 1;
+}
+
+uint32_t rpd_table_size_for(unsigned int nslots)
+{
+	uint32_t n = nslots ? nslots * 1000u : 1000u;
+
+	if (n >= RPD_TABLE_SIZE)
+		return RPD_TABLE_SIZE;
+	while (!is_prime(n))
+		n++;
+	return n;
+}
+
+size_t rpd_table_shares(const uint16_t *table, size_t size, unsigned int nslots, uint32_t *counts)
 {
 	size_t none = 0;
 

@@ -28,10 +28,13 @@
  *
  * Returns the number of usable slots (>= 0) or -EINVAL / -ENOMEM.
  */
-int rpd_table_build(uint32_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
+int rpd_table_build(uint16_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
 		    const uint8_t *usable);
 
+/* Table size for nslots: the smallest prime >= 1000 x nslots, at most RPD_TABLE_SIZE. */
+uint32_t rpd_table_size_for(unsigned int nslots);
+
 /* Count table entries per slot into counts[0..nslots-1]; returns entries with no slot. */
-size_t rpd_table_shares(const uint32_t *table, size_t size, unsigned int nslots, uint32_t *counts);
+size_t rpd_table_shares(const uint16_t *table, size_t size, unsigned int nslots, uint32_t *counts);
 
 #endif /* RPD_TABLE_H */
