@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *log_prog = "reuseportd";
@@ -15,17 +16,17 @@ static int log_level = RPD_LOG_INFO;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
-	size_t n;
+	char *msg, *line, *save = NULL;
 
 	(void)level;
 	if (log_level < RPD_LOG_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	fprintf(stderr, "%s: debug: libbpf: %s\n", log_prog, line);
+	/* Verifier logs arrive as one message of many lines: print each line. */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "%s: debug: libbpf: %s\n", log_prog, line);
+	free(msg);
 	return 0;
 }
 
