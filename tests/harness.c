@@ -121,6 +121,12 @@ int h_teardown(void **state)
 
 int h_daemon_start(struct h_daemon *d, const char *const *args, int wait_ms)
 {
+	return h_daemon_start_wrapped(d, NULL, args, wait_ms);
+}
+
+int h_daemon_start_wrapped(struct h_daemon *d, const char *const *wrapper, const char *const *args,
+			   int wait_ms)
+{
 	static unsigned int counter;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *argv[64];
@@ -142,6 +148,8 @@ int h_daemon_start(struct h_daemon *d, const char *const *args, int wait_ms)
 		 offsetof(struct sockaddr_un, sun_path) + len) < 0)
 		return -errno;
 
+	for (; wrapper && *wrapper && argc < 16; wrapper++)
+		argv[argc++] = *wrapper;
 	argv[argc++] = H_DAEMON;
 	argv[argc++] = "--control";
 	argv[argc++] = d->control;

@@ -41,6 +41,10 @@ int h_teardown(void **state);
  */
 int h_daemon_start(struct h_daemon *d, const char *const *args, int wait_ms);
 
+/* The same, run under wrapper (e.g. valgrind and its flags; NULL-terminated). */
+int h_daemon_start_wrapped(struct h_daemon *d, const char *const *wrapper, const char *const *args,
+			   int wait_ms);
+
 /* SIGTERM and wait up to timeout_ms; returns the wait status, or -ETIMEDOUT (then killed). */
 int h_daemon_stop(struct h_daemon *d, int timeout_ms);
 

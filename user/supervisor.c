@@ -272,19 +272,14 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 
 	w->pid = pid;
 	w->pidfd = syscall(SYS_pidfd_open, pid, 0);
-	if (w->pidfd < 0 || epoll_ctl(sup->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0) {
-		/* Without a way to watch it the worker cannot be supervised: stop it. */
-		err = -errno;
-		pr_err("worker slot=%u pid=%d: cannot watch: %s", slot, (int)pid, strerror(errno));
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (w->pidfd >= 0)
-			close(w->pidfd);
+	if (w->pidfd >= 0 && epoll_ctl(sup->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0) {
+		close(w->pidfd);
 		w->pidfd = -1;
-		w->pid = 0;
-		goto backoff;
 	}
+	/* Without a pidfd (seccomp, valgrind) the exit arrives as SIGCHLD: rpd_sup_reap_all. */
+	if (w->pidfd < 0)
+		pr_debug("worker slot=%u pid=%d: no pidfd (%s); watching it through SIGCHLD", slot,
+			 (int)pid, strerror(errno));
 	w->state = RPD_W_STARTING;
 	w->started_ms = now;
 	w->deadline_ms = sup->ready_delay_ms >= 0 ? now + sup->ready_delay_ms : 0;
@@ -324,8 +319,10 @@ void rpd_sup_reap(struct rpd_supervisor *sup, unsigned int slot)
 		return; /* not yet: the pidfd fires again */
 	if (r < 0)
 		status = 0;
-	epoll_ctl(sup->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
-	close(w->pidfd);
+	if (w->pidfd >= 0) {
+		epoll_ctl(sup->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
+		close(w->pidfd);
+	}
 	w->pidfd = -1;
 	describe_status(status, how, sizeof(how));
 	pr_info("worker slot=%u pid=%d gen=%u %s after %lld ms", slot, (int)w->pid, w->generation,
@@ -340,6 +337,14 @@ void rpd_sup_reap(struct rpd_supervisor *sup, unsigned int slot)
 	}
 	w->restarts++;
 	enter_backoff(sup, slot, now);
+}
+
+void rpd_sup_reap_all(struct rpd_supervisor *sup)
+{
+	for (unsigned int s = 0; s < sup->nslots; s++) {
+		if (sup->w[s].pid && sup->w[s].pidfd < 0)
+			rpd_sup_reap(sup, s);
+	}
 }
 
 static void mark_ready(struct rpd_supervisor *sup, unsigned int slot, const char *how)

@@ -89,6 +89,9 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot);
 /* The slot's pidfd fired: reap and decide what comes next. */
 void rpd_sup_reap(struct rpd_supervisor *sup, unsigned int slot);
 
+/* SIGCHLD arrived: reap the workers that have no pidfd. */
+void rpd_sup_reap_all(struct rpd_supervisor *sup);
+
 /* Read every pending notify message. */
 void rpd_sup_notify_read(struct rpd_supervisor *sup);
 
