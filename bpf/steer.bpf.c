@@ -4,8 +4,9 @@
  * UDP datagram and migrating request of one listener's reuseport group.
  *
  * Owns: the per-packet decision and its reason counters. It never decides what is live: it
- * follows the table the daemon publishes (user/table.c builds it, user/group.c swaps it in
- * through the rpd_tables map-in-map, so every decision sees one whole table). It always selects
+ * follows the table the daemon publishes (user/table.c builds it, user/publisher.c writes an
+ * inactive buffer of rpd_tables and flips rpd_active, so every decision sees one whole
+ * table). Both maps are plain arrays whose lookups the verifier inlines. It always selects
  * a socket explicitly or drops: returning SK_PASS without a selection would let the kernel hash
  * over the whole group, including sockets outside the sockarray.
  */
@@ -14,21 +15,20 @@
 
 #include "rpd_abi.h"
 
-/* Sizes, not BTF types: clang emits a type two pointers deep in a map-in-map only as a
- * forward declaration, which libbpf cannot size. */
-struct rpd_table_map {
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct rpd_table));
-};
+	__uint(max_entries, RPD_TABLE_BUFS);
+	__type(key, __u32);
+	__type(value, struct rpd_table);
+} rpd_tables SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct rpd_table_map);
-} rpd_tables SEC(".maps");
+	__type(value, __u32);
+} rpd_active SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_REUSEPORT_SOCKARRAY);
@@ -64,13 +64,15 @@ static __always_inline int drop(__u32 reason)
 SEC("sk_reuseport/migrate")
 int rpd_select(struct sk_reuseport_md *md)
 {
-	__u32 zero = 0, idx, slot, size, step, i;
+	__u32 zero = 0, idx, slot, size, step, i, buf, *active;
 	struct rpd_table *table;
-	void *inner;
 	int migrating;
 
-	inner = bpf_map_lookup_elem(&rpd_tables, &zero);
-	table = inner ? bpf_map_lookup_elem(inner, &zero) : NULL;
+	active = bpf_map_lookup_elem(&rpd_active, &zero);
+	if (!active)
+		return drop(RPD_R_NO_TABLE);
+	buf = *(volatile __u32 *)active; /* read once: the flip may happen meanwhile */
+	table = bpf_map_lookup_elem(&rpd_tables, &buf);
 	if (!table)
 		return drop(RPD_R_NO_TABLE);
 	migrating = md->migrating_sk != NULL;

@@ -30,8 +30,16 @@
 /* Map names (at most 15 characters: BPF_OBJ_NAME_LEN - 1). */
 #define RPD_MAP_SOCKS "rpd_socks"
 #define RPD_MAP_TABLES "rpd_tables"
+#define RPD_MAP_ACTIVE "rpd_active"
 #define RPD_MAP_STATS "rpd_stats"
-#define RPD_MAP_TABLE_INNER "rpd_table"
+
+/*
+ * Table buffers. The daemon writes a buffer no program can be reading, then makes it active
+ * with one aligned 32-bit store to rpd_active[0]. A buffer is written again only RPD_TABLE_BUFS
+ * - 1 flips later and after an RCU grace period has passed since it was deactivated, so a
+ * program that read the old index has finished with it (user/publisher.c).
+ */
+#define RPD_TABLE_BUFS 4
 
 /* Steering policies (rpd_table.policy). */
 enum rpd_policy {
@@ -55,8 +63,7 @@ enum rpd_reason {
 #define RPD_STATS_ENTRIES (RPD_MAX_SLOTS + 1)
 
 /*
- * The steering table and its settings: the single value of the inner map of rpd_tables,
- * replaced whole on every publish. The header shares a cache line with nothing else the
+ * The steering table and its settings: one buffer of rpd_tables, never modified while active. The header shares a cache line with nothing else the
  * program reads; packed u16 entries and a size fitted to the deployment keep the entry a new
  * flow hits in cache (a random miss here cost 130 ns per TCP decision).
  */
@@ -78,7 +85,7 @@ _Static_assert(sizeof(struct rpd_table) == 16 + 2 * RPD_TABLE_SIZE + 6, "rpd_tab
 _Static_assert(RPD_MAX_SLOTS < RPD_SLOT_NONE, "slot numbers must fit a table entry");
 _Static_assert(sizeof(struct rpd_slot_stats) == 8 * RPD_R_MAX, "rpd_slot_stats layout");
 _Static_assert(RPD_MAX_SLOTS < RPD_TABLE_SIZE / 100, "table too small for the slot count");
-_Static_assert(sizeof(RPD_MAP_TABLE_INNER) <= 16 && sizeof(RPD_MAP_TABLES) <= 16 &&
+_Static_assert(sizeof(RPD_MAP_ACTIVE) <= 16 && sizeof(RPD_MAP_TABLES) <= 16 &&
 		       sizeof(RPD_MAP_SOCKS) <= 16 && sizeof(RPD_MAP_STATS) <= 16,
 	       "map names must fit BPF_OBJ_NAME_LEN");
 

@@ -8,6 +8,7 @@
  */
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -19,13 +20,15 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 
+#include "control.h"
+#include "events.h"
 #include "group.h"
+#include "json.h"
 #include "log.h"
 #include "supervisor.h"
 #include "table.h"
-
-#define RPD_TAG_SIGNAL 3u
 
 struct rpd_daemon {
 	const struct rpd_run *run;
@@ -38,6 +41,13 @@ struct rpd_daemon {
 	char fdnames[RPD_MAX_LISTENERS * 72];
 	int announced; /* READY=1 sent to our own supervisor */
 	uint64_t tables_published;
+	struct rpd_control ctl;
+	struct rpd_publisher pub;
+	bool pub_ready;
+	uint32_t weight[RPD_MAX_SLOTS]; /* operator's weights, 0..RPD_WEIGHT_MAX */
+	bool drained[RPD_MAX_SLOTS];
+	int policy;
+	int64_t started_ms;
 };
 
 /* Tell our own supervisor (systemd, a test) about our state, if it asked. */
@@ -96,47 +106,306 @@ static void build_fdnames(struct rpd_daemon *d)
 	d->fdnames[pos] = '\0';
 }
 
+static unsigned int excluded_by_operator(const struct rpd_daemon *d)
+{
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < d->sup.nslots; s++)
+		n += d->drained[s] || !d->weight[s];
+	return n;
+}
+
 /* Build the table from the workers' states and swap it into every group. */
 static int publish(struct rpd_daemon *d)
 {
 	uint8_t usable[RPD_MAX_SLOTS] = { 0 };
 	uint32_t weight[RPD_MAX_SLOTS];
 	unsigned int n = d->sup.nslots;
-	int nusable, fd, err = 0;
+	int nusable, err;
 
 	for (unsigned int s = 0; s < n; s++) {
-		weight[s] = 1;
-		usable[s] = !d->sup.stopping && d->sup.w[s].state == RPD_W_READY;
+		weight[s] = d->weight[s];
+		usable[s] = !d->sup.stopping && !d->drained[s] && d->sup.w[s].state == RPD_W_READY;
 	}
+	d->table->policy = d->policy;
 	nusable = rpd_table_build(d->table->slot, d->table->size, n, weight, usable);
 	if (nusable < 0) {
 		pr_err("policy table: cannot build: %s", strerror(-nusable));
 		return nusable;
 	}
 	d->table->generation = d->tables_published + 1;
-	fd = rpd_table_map_create(d->table);
-	if (fd < 0)
-		return fd;
-	for (unsigned int i = 0; i < d->ngroups; i++) {
-		int e = rpd_group_set_table(&d->groups[i], fd);
-
-		if (e && !err)
-			err = e;
-	}
-	close(fd);
+	err = rpd_pub_publish(&d->pub, d->table);
+	if (err)
+		return err;
 	d->tables_published++;
 	pr_info("policy table rebuilt: %d of %u slots usable (table %llu)", nusable, n,
 		(unsigned long long)d->tables_published);
-	if (!d->announced && nusable == (int)n) {
+	if (!d->announced && nusable == (int)n - (int)excluded_by_operator(d)) {
 		d->announced = 1;
 		notify_parent("READY=1");
 	}
 	return err;
 }
 
+/* ---- control requests ---- */
+
+static const char *const reason_keys[RPD_R_MAX] = {
+	[RPD_R_SELECTED] = "selected",	     [RPD_R_MIGRATED] = "migrated",
+	[RPD_R_PROBED] = "probed",	     [RPD_R_NO_READY] = "no_ready",
+	[RPD_R_SELECT_ERR] = "select_error", [RPD_R_NO_TABLE] = "no_table",
+};
+
+static const char *slot_state(const struct rpd_daemon *d, unsigned int s)
+{
+	const struct rpd_worker *w = &d->sup.w[s];
+
+	if (w->state == RPD_W_READY && (d->drained[s] || !d->weight[s]))
+		return "draining";
+	return rpd_wstate_name(w->state);
+}
+
+static const char *slot_excluded(const struct rpd_daemon *d, unsigned int s)
+{
+	if (d->sup.stopping)
+		return "stopping";
+	if (d->drained[s])
+		return "drained";
+	if (!d->weight[s])
+		return "weight 0";
+	if (d->sup.w[s].state != RPD_W_READY)
+		return "not ready";
+	return NULL;
+}
+
+/* Sum of every group's counters; NULL-safe on a failed read (counts stay zero). */
+static void read_all_stats(struct rpd_daemon *d, struct rpd_slot_stats *sum,
+			   struct rpd_slot_stats *tmp)
+{
+	memset(sum, 0, RPD_STATS_ENTRIES * sizeof(*sum));
+	for (unsigned int i = 0; i < d->ngroups; i++) {
+		if (rpd_group_read_stats(&d->groups[i], tmp))
+			continue;
+		for (unsigned int k = 0; k < RPD_STATS_ENTRIES; k++)
+			for (int r = 0; r < RPD_R_MAX; r++)
+				sum[k].reason[r] += tmp[k].reason[r];
+	}
+}
+
+static int reply_status(struct rpd_daemon *d, struct rpd_json *j)
+{
+	static struct rpd_slot_stats sum[RPD_STATS_ENTRIES], tmp[RPD_STATS_ENTRIES];
+	uint32_t counts[RPD_MAX_SLOTS];
+	const struct rpd_options *o = d->run->opt;
+	struct utsname un;
+
+	read_all_stats(d, sum, tmp);
+	rpd_table_shares(d->table->slot, d->table->size, d->sup.nslots, counts);
+	rpd_json_bool(j, "ok", true);
+	rpd_json_int(j, "protocol", RPD_CTL_PROTOCOL);
+	rpd_json_str(j, "version", RPD_VERSION);
+	rpd_json_int(j, "pid", getpid());
+	rpd_json_double(j, "uptime_s", (rpd_now_ms() - d->started_ms) / 1000.0);
+	rpd_json_obj(j, "features");
+	rpd_json_str(j, "kernel", uname(&un) ? "unknown" : un.release);
+	rpd_json_bool(j, "select_or_migrate", true);
+	rpd_json_bool(j, "pidfd", d->sup.have_pidfd);
+	rpd_json_end(j);
+	rpd_json_str(j, "policy", rpd_policy_name(d->policy));
+	rpd_json_arr(j, "policies");
+	for (int p = 0; p < RPD_POLICY_MAX; p++)
+		rpd_json_str(j, NULL, rpd_policy_name(p));
+	rpd_json_end(j);
+	rpd_json_uint(j, "table_size", d->table->size);
+	rpd_json_uint(j, "table_generation", d->tables_published);
+	rpd_json_arr(j, "listeners");
+	for (unsigned int i = 0; i < o->nlisten; i++) {
+		const struct rpd_listen *l = &o->listen[i];
+		char addr[64];
+
+		inet_ntop(l->family,
+			  l->family == AF_INET ? (const void *)&l->addr.in4.sin_addr
+					       : (const void *)&l->addr.in6.sin6_addr,
+			  addr, sizeof(addr));
+		rpd_json_obj(j, NULL);
+		rpd_json_str(j, "name", l->name);
+		rpd_json_str(j, "proto", l->type == SOCK_STREAM ? "tcp" : "udp");
+		rpd_json_str(j, "address", addr);
+		rpd_json_uint(
+			j, "port",
+			ntohs(l->family == AF_INET ? l->addr.in4.sin_port : l->addr.in6.sin6_port));
+		rpd_json_end(j);
+	}
+	rpd_json_end(j);
+	rpd_json_arr(j, "workers");
+	for (unsigned int s = 0; s < d->sup.nslots; s++) {
+		const struct rpd_worker *w = &d->sup.w[s];
+		const struct rpd_slot_stats *st = &sum[s];
+
+		rpd_json_obj(j, NULL);
+		rpd_json_uint(j, "slot", s);
+		if (w->pid)
+			rpd_json_int(j, "pid", w->pid);
+		else
+			rpd_json_null(j, "pid");
+		rpd_json_str(j, "state", slot_state(d, s));
+		rpd_json_uint(j, "weight", d->weight[s]);
+		rpd_json_bool(j, "drained", d->drained[s]);
+		rpd_json_uint(j, "generation", w->generation);
+		rpd_json_uint(j, "restarts", w->restarts);
+		rpd_json_double(j, "share", (double)counts[s] / d->table->size);
+		rpd_json_str(j, "excluded", slot_excluded(d, s));
+		rpd_json_uint(j, "steered",
+			      st->reason[RPD_R_SELECTED] + st->reason[RPD_R_MIGRATED] +
+				      st->reason[RPD_R_PROBED]);
+		rpd_json_end(j);
+	}
+	rpd_json_end(j);
+	return 0;
+}
+
+static int reply_stats(struct rpd_daemon *d, struct rpd_json *j)
+{
+	static struct rpd_slot_stats st[RPD_STATS_ENTRIES];
+
+	rpd_json_bool(j, "ok", true);
+	rpd_json_arr(j, "listeners");
+	for (unsigned int i = 0; i < d->ngroups; i++) {
+		const struct rpd_slot_stats *drops = &st[RPD_STATS_NOSLOT];
+
+		if (rpd_group_read_stats(&d->groups[i], st))
+			return -EIO;
+		rpd_json_obj(j, NULL);
+		rpd_json_str(j, "name", d->groups[i].l->name);
+		rpd_json_arr(j, "slots");
+		for (unsigned int s = 0; s < d->sup.nslots; s++) {
+			rpd_json_obj(j, NULL);
+			rpd_json_uint(j, "slot", s);
+			for (int r = RPD_R_SELECTED; r <= RPD_R_PROBED; r++)
+				rpd_json_uint(j, reason_keys[r], st[s].reason[r]);
+			rpd_json_end(j);
+		}
+		rpd_json_end(j);
+		rpd_json_obj(j, "drops");
+		for (int r = RPD_R_NO_READY; r < RPD_R_MAX; r++)
+			rpd_json_uint(j, reason_keys[r], drops->reason[r]);
+		rpd_json_end(j);
+		rpd_json_end(j);
+	}
+	rpd_json_end(j);
+	return 0;
+}
+
+/* drain, undrain, weight: validate, apply, publish, log who asked. */
+static int apply_slot_change(struct rpd_daemon *d, const struct rpd_ctl_req *req,
+			     const struct ucred *peer, struct rpd_json *j, char *err, size_t errlen)
+{
+	unsigned int s = req->slot;
+	uint32_t old_w, new_w;
+	bool old_d, new_d, changed;
+	int r;
+
+	if (s >= d->sup.nslots) {
+		snprintf(err, errlen, "unknown slot %u: slots are 0..%u", s, d->sup.nslots - 1);
+		return -EINVAL;
+	}
+	old_w = new_w = d->weight[s];
+	old_d = new_d = d->drained[s];
+	if (req->cmd == RPD_CTL_DRAIN)
+		new_d = true;
+	else if (req->cmd == RPD_CTL_UNDRAIN)
+		new_d = false;
+	else
+		new_w = req->weight;
+	changed = new_w != old_w || new_d != old_d;
+	if (changed) {
+		d->weight[s] = new_w;
+		d->drained[s] = new_d;
+		r = publish(d);
+		if (r) {
+			d->weight[s] = old_w;
+			d->drained[s] = old_d;
+			publish(d);
+			snprintf(err, errlen, "slot %u: the new table could not be installed: %s",
+				 s, strerror(-r));
+			return r;
+		}
+	}
+	pr_info("control: uid=%u pid=%d: slot %u: weight %u -> %u, %s -> %s%s", peer->uid,
+		(int)peer->pid, s, old_w, new_w, old_d ? "drained" : "undrained",
+		new_d ? "drained" : "undrained", changed ? "" : " (no change)");
+	rpd_json_bool(j, "ok", true);
+	rpd_json_uint(j, "slot", s);
+	rpd_json_uint(j, "weight", new_w);
+	rpd_json_bool(j, "drained", new_d);
+	rpd_json_bool(j, "changed", changed);
+	rpd_json_uint(j, "table_generation", d->tables_published);
+	return 0;
+}
+
+static int apply_policy(struct rpd_daemon *d, const struct rpd_ctl_req *req,
+			const struct ucred *peer, struct rpd_json *j)
+{
+	bool changed = req->policy != d->policy;
+	int old = d->policy;
+
+	if (changed) {
+		d->policy = req->policy;
+		if (publish(d)) {
+			d->policy = old;
+			publish(d);
+			return -EIO;
+		}
+	}
+	pr_info("control: uid=%u pid=%d: policy %s -> %s%s", peer->uid, (int)peer->pid,
+		rpd_policy_name(old), rpd_policy_name(d->policy), changed ? "" : " (no change)");
+	rpd_json_bool(j, "ok", true);
+	rpd_json_str(j, "policy", rpd_policy_name(d->policy));
+	rpd_json_bool(j, "changed", changed);
+	rpd_json_uint(j, "table_generation", d->tables_published);
+	return 0;
+}
+
+static int control_handle(void *ctx, const struct rpd_ctl_req *req, const struct ucred *peer,
+			  char *buf, size_t cap)
+{
+	struct rpd_daemon *d = ctx;
+	struct rpd_json j;
+	char err[256] = "";
+	int r;
+
+	rpd_json_init(&j, buf, cap);
+	switch (req->cmd) {
+	case RPD_CTL_STATUS:
+		r = reply_status(d, &j);
+		break;
+	case RPD_CTL_STATS:
+		r = reply_stats(d, &j);
+		if (r)
+			snprintf(err, sizeof(err), "cannot read the program's counters");
+		break;
+	case RPD_CTL_DRAIN:
+	case RPD_CTL_UNDRAIN:
+	case RPD_CTL_WEIGHT:
+		r = apply_slot_change(d, req, peer, &j, err, sizeof(err));
+		break;
+	case RPD_CTL_POLICY:
+		r = apply_policy(d, req, peer, &j);
+		if (r)
+			snprintf(err, sizeof(err), "the new table could not be installed");
+		break;
+	default:
+		r = -EINVAL;
+		snprintf(err, sizeof(err), "unsupported request");
+	}
+	if (r)
+		return rpd_json_error(buf, cap, err[0] ? err : strerror(-r));
+	r = rpd_json_finish(&j);
+	return r > 0 ? r : rpd_json_error(buf, cap, "response too large");
+}
+
 static int setup_signals(struct rpd_daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rpd_sup_tag(RPD_TAG_SIGNAL, 0) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rpd_tag(RPD_TAG_SIGNAL, 0) };
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -198,7 +467,8 @@ static int loop(struct rpd_daemon *d)
 	struct epoll_event evs[64];
 
 	for (;;) {
-		int timeout = rpd_sup_tick(&d->sup, rpd_now_ms()), n;
+		int64_t now = rpd_now_ms();
+		int timeout = rpd_sup_tick(&d->sup, now), ctl_timeout, n;
 
 		if (d->sup.changed) {
 			d->sup.changed = false;
@@ -206,6 +476,9 @@ static int loop(struct rpd_daemon *d)
 		}
 		if (d->sup.stopping && !rpd_sup_running(&d->sup))
 			return 0;
+		ctl_timeout = rpd_control_tick(&d->ctl, now);
+		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
+			timeout = ctl_timeout;
 		n = epoll_wait(d->epfd, evs, 64, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -214,7 +487,8 @@ static int loop(struct rpd_daemon *d)
 			return -errno;
 		}
 		for (int i = 0; i < n; i++) {
-			uint32_t kind = evs[i].data.u64 >> 32, slot = (uint32_t)evs[i].data.u64;
+			uint32_t kind = rpd_tag_kind(evs[i].data.u64);
+			uint32_t slot = rpd_tag_index(evs[i].data.u64);
 
 			if (kind == RPD_TAG_PIDFD)
 				rpd_sup_reap(&d->sup, slot);
@@ -222,6 +496,8 @@ static int loop(struct rpd_daemon *d)
 				rpd_sup_notify_read(&d->sup);
 			else if (kind == RPD_TAG_SIGNAL)
 				handle_signals(d);
+			else if (kind == RPD_TAG_CTL_LISTEN || kind == RPD_TAG_CTL_CLIENT)
+				rpd_control_event(&d->ctl, kind, slot, evs[i].events);
 		}
 	}
 }
@@ -238,6 +514,11 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->run = run;
 	d->sigfd = -1;
 	d->sup.notify_fd = -1;
+	d->ctl.lfd = -1;
+	d->policy = RPD_POLICY_HASH;
+	d->started_ms = rpd_now_ms();
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
+		d->weight[s] = 1;
 	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
 		d->sup.w[s].pidfd = -1;
 	d->table = calloc(1, sizeof(*d->table));
@@ -254,6 +535,13 @@ int rpd_daemon_run(const struct rpd_run *run)
 	if (err)
 		goto out;
 
+	/* Nothing is ready yet: the first table steers nothing. */
+	memset(d->table->slot, 0xff, sizeof(d->table->slot));
+	err = rpd_pub_init(&d->pub, d->table);
+	if (err)
+		goto out;
+	d->pub_ready = true;
+
 	/* Every address is checked before any socket is created, so a failure leaves nothing. */
 	for (unsigned int i = 0; i < o->nlisten; i++) {
 		err = rpd_group_check_free(&o->listen[i]);
@@ -261,7 +549,7 @@ int rpd_daemon_run(const struct rpd_run *run)
 			goto out;
 	}
 	for (unsigned int i = 0; i < o->nlisten; i++) {
-		err = rpd_group_open(&d->groups[i], &o->listen[i], o->workers, o->backlog);
+		err = rpd_group_open(&d->groups[i], &o->listen[i], o->workers, o->backlog, &d->pub);
 		if (err)
 			goto out;
 		d->ngroups++;
@@ -286,6 +574,9 @@ int rpd_daemon_run(const struct rpd_run *run)
 	err = rpd_sup_init(&d->sup);
 	if (err)
 		goto out;
+	err = rpd_control_open(&d->ctl, o->control, o->control_group, d->epfd, control_handle, d);
+	if (err)
+		goto out;
 
 	pr_info("starting %u workers: %s%s%s", o->workers, run->argv[0],
 		run->set_user ? " as user " : "", run->set_user ? run->user_name : "");
@@ -295,9 +586,12 @@ int rpd_daemon_run(const struct rpd_run *run)
 	if (!err)
 		pr_info("stopped: all workers exited");
 out:
+	rpd_control_close(&d->ctl);
 	rpd_sup_fini(&d->sup);
 	for (unsigned int i = 0; i < RPD_MAX_LISTENERS; i++)
 		rpd_group_close(&d->groups[i]);
+	if (d->pub_ready)
+		rpd_pub_fini(&d->pub);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->epfd >= 0)

@@ -12,6 +12,8 @@
 
 #include "options.h"
 
+#define RPD_VERSION "0.1.0"
+
 struct rpd_run {
 	const struct rpd_options *opt;
 	char *const *argv; /* resolved worker command */

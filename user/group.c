@@ -17,7 +17,6 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
-#include "table.h"
 #include "steer.skel.h"
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
@@ -105,41 +104,6 @@ static int open_slot_socket(const struct rpd_listen *l, int backlog)
 	return fd;
 }
 
-int rpd_table_map_create(const struct rpd_table *table)
-{
-	uint32_t zero = 0;
-	int fd, err;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, RPD_MAP_TABLE_INNER, sizeof(uint32_t),
-			    sizeof(*table), 1, NULL);
-	if (fd < 0) {
-		err = -errno;
-		pr_err("table map: cannot create: %s", strerror(errno));
-		return err;
-	}
-	if (bpf_map_update_elem(fd, &zero, table, BPF_ANY)) {
-		err = -errno;
-		pr_err("table map: cannot fill: %s", strerror(errno));
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-int rpd_group_set_table(struct rpd_group *g, int table_fd)
-{
-	uint32_t zero = 0;
-
-	/* One pointer swap: the program sees the whole old table or the whole new one. */
-	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_tables), &zero, &table_fd, BPF_ANY)) {
-		int err = -errno;
-
-		pr_err("listener %s: cannot install table: %s", g->l->name, strerror(errno));
-		return err;
-	}
-	return 0;
-}
-
 int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
@@ -173,7 +137,7 @@ int rpd_group_prog_fd(const struct rpd_group *g)
 	return bpf_program__fd(g->skel->progs.rpd_select);
 }
 
-static int load_program(struct rpd_group *g)
+static int load_program(struct rpd_group *g, const struct rpd_publisher *pub)
 {
 	int err;
 
@@ -181,6 +145,16 @@ static int load_program(struct rpd_group *g)
 	if (!g->skel) {
 		err = -errno;
 		pr_err("steering program: cannot open the embedded object: %s", strerror(errno));
+		return err;
+	}
+	/* Every listener's program reads the one table the publisher writes. */
+	err = bpf_map__reuse_fd(g->skel->maps.rpd_tables, pub->tables_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(g->skel->maps.rpd_active, pub->active_fd);
+	if (err) {
+		pr_err("steering program: cannot share the table maps: %s", strerror(-err));
+		steer__destroy(g->skel);
+		g->skel = NULL;
 		return err;
 	}
 	err = steer__load(g->skel);
@@ -201,10 +175,9 @@ static int load_program(struct rpd_group *g)
 }
 
 int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
-		   int backlog)
+		   int backlog, const struct rpd_publisher *pub)
 {
-	struct rpd_table *empty = NULL;
-	int err, prog_fd, table_fd = -1;
+	int err, prog_fd;
 	unsigned int s;
 
 	memset(g, 0, sizeof(*g));
@@ -216,7 +189,7 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 	err = rpd_group_check_free(l);
 	if (err)
 		goto fail;
-	err = load_program(g);
+	err = load_program(g, pub);
 	if (err)
 		goto fail;
 
@@ -240,26 +213,6 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 		}
 	}
 
-	/* Nothing is ready yet: steer nothing until the daemon publishes a real table. */
-	empty = malloc(sizeof(*empty));
-	if (!empty) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	memset(empty, 0xff, sizeof(*empty)); /* every entry RPD_SLOT_NONE */
-	empty->size = rpd_table_size_for(nslots);
-	empty->policy = RPD_POLICY_HASH;
-	empty->nslots = nslots;
-	empty->generation = 0;
-	table_fd = rpd_table_map_create(empty);
-	if (table_fd < 0) {
-		err = table_fd;
-		goto fail;
-	}
-	err = rpd_group_set_table(g, table_fd);
-	if (err)
-		goto fail;
-
 	prog_fd = rpd_group_prog_fd(g);
 	if (setsockopt(g->fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog_fd, sizeof(prog_fd)) <
 	    0) {
@@ -270,14 +223,9 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 	}
 	pr_info("listener %s: %u %s sockets, steering program attached", l->name, nslots,
 		proto_name(l));
-	err = 0;
-	goto out;
+	return 0;
 fail:
 	rpd_group_close(g);
-out:
-	if (table_fd >= 0)
-		close(table_fd);
-	free(empty);
 	return err;
 }
 

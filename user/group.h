@@ -3,8 +3,8 @@
  * group.h - one listener's reuseport group: its sockets, its steering program and maps.
  *
  * Owns: creating, binding and listening the slot sockets, keeping the daemon's reference to
- * each, loading and attaching the program, the sockarray, publishing tables and reading
- * counters. Leaves to others: which table to publish (table.c, daemon.c) and who gets the
+ * each, loading and attaching the program, the sockarray and reading counters. Leaves to
+ * others: the tables (publisher.c), what they say (table.c, daemon.c) and who gets the
  * sockets (supervisor.c).
  */
 #ifndef RPD_GROUP_H
@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "options.h"
+#include "publisher.h"
 #include "rpd_abi.h"
 
 struct steer;
@@ -28,25 +29,15 @@ struct rpd_group {
 int rpd_group_check_free(const struct rpd_listen *l);
 
 /*
- * Create and bind nslots sockets for l, load the program, put every socket in the sockarray,
- * publish a table that selects nothing and attach the program to the group. On failure
- * reports the cause once (naming the listener and the fix), leaves nothing behind and
- * returns -errno.
+ * Create and bind nslots sockets for l, load the program sharing pub's table maps, put every
+ * socket in the sockarray and attach the program to the group. On failure reports the cause
+ * once (naming the listener and the fix), leaves nothing behind and returns -errno.
  */
 int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
-		   int backlog);
+		   int backlog, const struct rpd_publisher *pub);
 
 /* Close the sockets and release the program and maps. Safe on a zeroed or failed group. */
 void rpd_group_close(struct rpd_group *g);
-
-/*
- * A map holding the table, ready to be installed in any number of groups. Returns its fd (the
- * caller closes it) or -errno.
- */
-int rpd_table_map_create(const struct rpd_table *table);
-
-/* Swap the group's table for the one in map fd table_fd, atomically for the program. */
-int rpd_group_set_table(struct rpd_group *g, int table_fd);
 
 /* Sum the per-CPU counters into out[RPD_STATS_ENTRIES]. */
 int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out);

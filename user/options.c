@@ -32,6 +32,7 @@ const char rpd_usage[] =
 	"                        repeatable (default " RPD_DEFAULT_LISTEN ")\n"
 	"  --workers N           worker slots, 1..256 (default: online CPUs)\n"
 	"  --control PATH        control socket (default " RPD_DEFAULT_CONTROL ")\n"
+	"  --control-group GROUP members of GROUP may use the control socket (mode 0660)\n"
 	"  --user USER[:GROUP]   account for workers (default nobody when run as root)\n"
 	"  --stop-signal SIG     signal that stops a worker gracefully (default TERM)\n"
 	"  --ready-delay DUR     a worker that sends no READY=1 counts as ready after DUR\n"
@@ -316,6 +317,11 @@ int rpd_options_parse(struct rpd_options *o, int argc, char **argv, char *err, s
 					    "characters, got '%s'",
 					    val);
 			o->control = val;
+		} else if (!strcmp(name, "--control-group")) {
+			NEED_VALUE();
+			if (!*val)
+				return fail(err, errlen, "--control-group: expected a group name");
+			o->control_group = val;
 		} else if (!strcmp(name, "--user")) {
 			NEED_VALUE();
 			if (!*val || *val == ':')

@@ -37,6 +37,7 @@ struct rpd_options {
 	unsigned int nlisten;
 	unsigned int workers;
 	const char *control;
+	const char *control_group; /* NULL: socket mode 0600 */
 	const char *user; /* "USER[:GROUP]" or NULL */
 	char *const *command; /* argv of the worker, NULL for the demo worker */
 	int log_level;

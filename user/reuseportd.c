@@ -29,7 +29,6 @@
 #define CAP_BPF 39
 #endif
 
-#define RPD_VERSION "0.1.0"
 #define DEMO_WORKER "rpd-demo-worker"
 
 static int has_cap(const struct __user_cap_data_struct *d, int cap)

@@ -90,7 +90,7 @@ int rpd_sup_init(struct rpd_supervisor *sup)
 		pr_err("notify socket %s: cannot bind: %s", sup->notify_name, strerror(errno));
 		goto fail;
 	}
-	ev.data.u64 = rpd_sup_tag(RPD_TAG_NOTIFY, 0);
+	ev.data.u64 = rpd_tag(RPD_TAG_NOTIFY, 0);
 	if (epoll_ctl(sup->epfd, EPOLL_CTL_ADD, sup->notify_fd, &ev) < 0) {
 		err = -errno;
 		pr_err("notify socket: cannot watch: %s", strerror(errno));
@@ -224,7 +224,7 @@ static void enter_backoff(struct rpd_supervisor *sup, unsigned int slot, int64_t
 
 int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rpd_sup_tag(RPD_TAG_PIDFD, slot) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rpd_tag(RPD_TAG_PIDFD, slot) };
 	struct rpd_worker *w = &sup->w[slot];
 	int fds[RPD_MAX_LISTENERS], pipefd[2], err, status;
 	struct spawn_error se;
@@ -277,6 +277,7 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 		w->pidfd = -1;
 	}
 	/* Without a pidfd (seccomp, valgrind) the exit arrives as SIGCHLD: rpd_sup_reap_all. */
+	sup->have_pidfd = w->pidfd >= 0;
 	if (w->pidfd < 0)
 		pr_debug("worker slot=%u pid=%d: no pidfd (%s); watching it through SIGCHLD", slot,
 			 (int)pid, strerror(errno));

@@ -16,6 +16,7 @@
 
 #include "rpd_abi.h"
 #include "options.h"
+#include "events.h"
 
 enum rpd_wstate {
 	RPD_W_STOPPED = 0, /* no process, none wanted */
@@ -42,7 +43,7 @@ struct rpd_worker {
 struct rpd_supervisor {
 	struct rpd_worker w[RPD_MAX_SLOTS];
 	unsigned int nslots;
-	int epfd; /* pidfds are registered here with rpd_sup_tag() */
+	int epfd; /* pidfds and the notify socket are registered here (events.h tags) */
 	int notify_fd;
 	char notify_name[64]; /* NOTIFY_SOCKET value given to workers ("@...") */
 
@@ -62,16 +63,9 @@ struct rpd_supervisor {
 	int stop_timeout_ms;
 	int backoff_max_ms;
 	bool stopping;
+	bool have_pidfd; /* the last spawn got a pidfd (else exits come through SIGCHLD) */
 	bool changed; /* a slot became ready or stopped being ready since the caller cleared it */
 };
-
-/* Tags for epoll data: what kind of fd fired and for which slot. */
-#define RPD_TAG_PIDFD 1u
-#define RPD_TAG_NOTIFY 2u
-static inline uint64_t rpd_sup_tag(uint32_t kind, uint32_t slot)
-{
-	return ((uint64_t)kind << 32) | slot;
-}
 
 /* Monotonic milliseconds. */
 int64_t rpd_now_ms(void);
