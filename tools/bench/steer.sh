@@ -8,8 +8,8 @@
 # Usage: sudo bash tools/bench/steer.sh [BUILD_DIR] [ROUNDS] [SECONDS_PER_ROUND]
 set -euo pipefail
 B=$(realpath "${1:-build}")
-ROUNDS=${2:-5}
-SECS=${3:-5}
+ROUNDS=${2:-10}
+SECS=${3:-3}
 CONC=${CONC:-32}
 WORKERS=${WORKERS:-2}
 
@@ -49,31 +49,40 @@ daemon=$!
 wait_http 8081
 wait_http 8082
 
-echo "== 1. TCP connections/s, closed loop, concurrency $CONC, $WORKERS workers, $ROUNDS x ${SECS}s rounds each, alternating"
-printf '%-6s %-12s %12s %10s %10s\n' round server conn_per_s p99_us failed
+echo "== 1. TCP connections/s, closed loop, concurrency $CONC, $WORKERS workers, $ROUNDS paired rounds of ${SECS}s"
+echo "   (each round runs both servers back to back, in alternating order; the ratio is taken per round)"
+printf '%-6s %14s %14s %8s %12s %12s %8s\n' round plain_conn/s rpd_conn/s ratio plain_p99_us rpd_p99_us failed
 plain_rates=()
 rpd_rates=()
+ratios=()
+run_load() {
+	"$B/rpd-loadgen" --tcp "127.0.0.1:$1" --count 0 --duration "$SECS" --concurrency "$CONC" \
+		--json --quiet || true
+}
 for r in $(seq 1 "$ROUNDS"); do
-	for which in plain reuseportd; do
-		port=8081
-		[ "$which" = reuseportd ] && port=8082
-		out=$("$B/rpd-loadgen" --tcp "127.0.0.1:$port" --count 0 --duration "$SECS" \
-			--concurrency "$CONC" --json --quiet || true)
-		rate=$(echo "$out" | field rate_per_s)
-		ok=$(echo "$out" | field ok)
-		req=$(echo "$out" | field requests)
-		printf '%-6s %-12s %12s %10s %10s\n' "$r" "$which" "$rate" "$(echo "$out" | p99)" $((req - ok))
-		if [ "$which" = plain ]; then plain_rates+=("$rate"); else rpd_rates+=("$rate"); fi
-	done
+	if [ $((r % 2)) -eq 1 ]; then
+		po=$(run_load 8081)
+		ro=$(run_load 8082)
+	else
+		ro=$(run_load 8082)
+		po=$(run_load 8081)
+	fi
+	pr=$(echo "$po" | field rate_per_s)
+	rr=$(echo "$ro" | field rate_per_s)
+	failed=$(($(echo "$po" | field requests) - $(echo "$po" | field ok) + $(echo "$ro" | field requests) - $(echo "$ro" | field ok)))
+	ratio=$(awk -v a="$rr" -v b="$pr" 'BEGIN{printf "%.3f", a/b}')
+	printf '%-6s %14s %14s %8s %12s %12s %8s\n' "$r" "$pr" "$rr" "$ratio" "$(echo "$po" | p99)" "$(echo "$ro" | p99)" "$failed"
+	plain_rates+=("$pr")
+	rpd_rates+=("$rr")
+	ratios+=("$ratio")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-mp=$(median "${plain_rates[@]}")
-mr=$(median "${rpd_rates[@]}")
-echo "median conn/s: plain $mp, reuseportd $mr, ratio reuseportd/plain $(awk -v a="$mr" -v b="$mp" 'BEGIN{printf "%.3f", a/b}')"
+echo "median conn/s: plain $(median "${plain_rates[@]}"), reuseportd $(median "${rpd_rates[@]}")"
+echo "median of per-round ratios reuseportd/plain: $(median "${ratios[@]}") (min $(printf '%s\n' "${ratios[@]}" | sort -g | head -1), max $(printf '%s\n' "${ratios[@]}" | sort -g | tail -1))"
 
 echo "== 2. ns per steering decision (kernel.bpf_stats_enabled=1)"
 sysctl -qw kernel.bpf_stats_enabled=1
-prog_stats() { bpftool prog show 2>/dev/null | awk '/ name rpd_select /{id=$1; sub(":","",id); for(i=1;i<=NF;i++){if($i=="run_time_ns")t=$(i+1); if($i=="run_cnt")c=$(i+1)}; print id, t+0, c+0}'; }
+prog_stats() { bpftool prog show 2>/dev/null | awk '/ name rpd_select /{id=$1; sub(":","",id); t=0; c=0; for(i=1;i<=NF;i++){if($i=="run_time_ns")t=$(i+1); if($i=="run_cnt")c=$(i+1)}; print id, t+0, c+0}'; }
 before=$(prog_stats)
 "$B/rpd-loadgen" --tcp 127.0.0.1:8082 --count 0 --duration "$SECS" --concurrency "$CONC" --quiet >/dev/null || true
 mid=$(prog_stats)
@@ -82,7 +91,7 @@ after=$(prog_stats)
 sysctl -qw kernel.bpf_stats_enabled=0
 report() {
 	# $1 label, $2 stats before, $3 stats after: the program whose run_cnt grew
-	join <(echo "$2" | sort) <(echo "$3" | sort) | awk -v l="$1" '{dt=$4-$2; dc=$5-$3; if (dc>0) printf "%s: %d decisions, %.1f ns per decision\n", l, dc, dt/dc}'
+	join <(echo "$2" | sort -u) <(echo "$3" | sort -u) | awk -v l="$1" '{dt=$4-$2; dc=$5-$3; if (dc>0) printf "%s: %d decisions, %.1f ns per decision\n", l, dc, dt/dc}'
 }
 report TCP "$before" "$mid"
 report UDP "$mid" "$after"
