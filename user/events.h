@@ -14,6 +14,8 @@ enum rpd_tag_kind {
 	RPD_TAG_SIGNAL, /* the daemon's signalfd */
 	RPD_TAG_CTL_LISTEN, /* the control socket */
 	RPD_TAG_CTL_CLIENT, /* a control connection; index = client */
+	RPD_TAG_CAND_PIDFD, /* a replacement worker's pidfd; index = slot */
+	RPD_TAG_RETIRED_PIDFD, /* a retired worker's pidfd; index = its place in the list */
 };
 
 static inline uint64_t rpd_tag(uint32_t kind, uint32_t index)

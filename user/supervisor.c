@@ -135,8 +135,8 @@ static void child_fail(int pipefd, int stage, int err)
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe work plus setenv. */
-static void child_exec(struct rpd_supervisor *sup, unsigned int slot, const int *src, int pipefd,
-		       pid_t parent)
+static void child_exec(struct rpd_supervisor *sup, unsigned int slot, uint32_t generation,
+		       const int *src, int pipefd, pid_t parent)
 {
 	static const int drop[] = { CAP_BPF,	   CAP_PERFMON,	   CAP_SYS_ADMIN,
 				    CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE };
@@ -179,7 +179,7 @@ static void child_exec(struct rpd_supervisor *sup, unsigned int slot, const int 
 	snprintf(buf, sizeof(buf), "%u", slot);
 	if (setenv("LISTEN_FDNAMES", sup->fdnames, 1) || setenv("REUSEPORTD_SLOT", buf, 1))
 		child_fail(errfd, 1, errno);
-	snprintf(buf, sizeof(buf), "%u", sup->w[slot].generation);
+	snprintf(buf, sizeof(buf), "%u", generation);
 	if (setenv("REUSEPORTD_GENERATION", buf, 1) || setenv("NOTIFY_SOCKET", sup->notify_name, 1))
 		child_fail(errfd, 1, errno);
 
@@ -222,14 +222,17 @@ static void enter_backoff(struct rpd_supervisor *sup, unsigned int slot, int64_t
 		w->failures);
 }
 
-int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
+/*
+ * Fork and exec a worker for slot with the given start number; its pidfd is registered with
+ * tag. Returns 0 with *p filled in, or -errno (reported).
+ */
+static int launch(struct rpd_supervisor *sup, unsigned int slot, uint32_t generation, uint64_t tag,
+		  struct rpd_proc *p)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = rpd_tag(RPD_TAG_PIDFD, slot) };
-	struct rpd_worker *w = &sup->w[slot];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	int fds[RPD_MAX_LISTENERS], pipefd[2], err, status;
-	struct spawn_error se;
 	pid_t parent = getpid(), pid;
-	int64_t now = rpd_now_ms();
+	struct spawn_error se;
 	ssize_t n;
 
 	err = sup->slot_fds(sup->ctx, slot, fds);
@@ -238,9 +241,8 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		err = -errno;
 		pr_err("worker slot=%u: cannot create a pipe: %s", slot, strerror(errno));
-		goto backoff;
+		return err;
 	}
-	w->generation++;
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -248,11 +250,11 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 		pr_err("worker slot=%u: cannot fork: %s", slot, strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
-		goto backoff;
+		return err;
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		child_exec(sup, slot, fds, pipefd[1], parent);
+		child_exec(sup, slot, generation, fds, pipefd[1], parent);
 	}
 	close(pipefd[1]);
 	do
@@ -262,34 +264,180 @@ int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
 	if (n == sizeof(se)) {
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		err = -se.err;
 		pr_err("worker slot=%u: cannot %s '%s'%s%s: %s; check the command and --user", slot,
 		       spawn_stages[se.stage < 5 && se.stage >= 0 ? se.stage : 4], sup->argv[0],
 		       sup->set_user ? " as user " : "", sup->set_user ? sup->user_name : "",
 		       strerror(se.err));
-		goto backoff;
+		return -se.err;
 	}
 
-	w->pid = pid;
-	w->pidfd = syscall(SYS_pidfd_open, pid, 0);
-	if (w->pidfd >= 0 && epoll_ctl(sup->epfd, EPOLL_CTL_ADD, w->pidfd, &ev) < 0) {
-		close(w->pidfd);
-		w->pidfd = -1;
+	p->pid = pid;
+	p->generation = generation;
+	p->started_ms = rpd_now_ms();
+	p->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd >= 0 && epoll_ctl(sup->epfd, EPOLL_CTL_ADD, p->pidfd, &ev) < 0) {
+		close(p->pidfd);
+		p->pidfd = -1;
 	}
 	/* Without a pidfd (seccomp, valgrind) the exit arrives as SIGCHLD: rpd_sup_reap_all. */
-	sup->have_pidfd = w->pidfd >= 0;
-	if (w->pidfd < 0)
+	sup->have_pidfd = p->pidfd >= 0;
+	if (p->pidfd < 0)
 		pr_debug("worker slot=%u pid=%d: no pidfd (%s); watching it through SIGCHLD", slot,
 			 (int)pid, strerror(errno));
-	w->state = RPD_W_STARTING;
-	w->started_ms = now;
-	w->deadline_ms = sup->ready_delay_ms >= 0 ? now + sup->ready_delay_ms : 0;
-	pr_info("worker slot=%u pid=%d gen=%u started", slot, (int)pid, w->generation);
 	return 0;
-backoff:
-	w->started_ms = now;
-	enter_backoff(sup, slot, now);
-	return err;
+}
+
+int rpd_sup_spawn(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	struct rpd_proc p = { .pidfd = -1 };
+	int64_t now = rpd_now_ms();
+	int err;
+
+	err = launch(sup, slot, ++w->starts, rpd_tag(RPD_TAG_PIDFD, slot), &p);
+	if (err) {
+		w->started_ms = now;
+		enter_backoff(sup, slot, now);
+		return err;
+	}
+	w->pid = p.pid;
+	w->pidfd = p.pidfd;
+	w->generation = p.generation;
+	w->started_ms = p.started_ms;
+	w->state = RPD_W_STARTING;
+	w->deadline_ms = sup->ready_delay_ms >= 0 ? now + sup->ready_delay_ms : 0;
+	pr_info("worker slot=%u pid=%d gen=%u started", slot, (int)p.pid, p.generation);
+	return 0;
+}
+
+int rpd_sup_spawn_candidate(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	int64_t now = rpd_now_ms();
+	int err;
+
+	if (w->cand.pid)
+		return -EBUSY;
+	w->cand_ready = false;
+	w->cand_error = 0;
+	err = launch(sup, slot, ++w->starts, rpd_tag(RPD_TAG_CAND_PIDFD, slot), &w->cand);
+	if (err) {
+		w->cand_error = err;
+		return err;
+	}
+	w->cand_ready_at = sup->ready_delay_ms >= 0 ? now + sup->ready_delay_ms : 0;
+	w->cand_fail_at = now + sup->ready_timeout_ms;
+	pr_info("worker slot=%u pid=%d gen=%u started as the replacement of pid %d", slot,
+		(int)w->cand.pid, w->cand.generation, (int)w->pid);
+	return 0;
+}
+
+/* Put p on the retired list with its stop signal sent; p is cleared. */
+static void retire(struct rpd_supervisor *sup, unsigned int slot, struct rpd_proc *p, int sig,
+		   int64_t kill_at)
+{
+	unsigned int i;
+
+	for (i = 0; i < RPD_MAX_RETIRED && sup->retired[i].p.pid; i++)
+		;
+	kill(p->pid, sig);
+	if (i == RPD_MAX_RETIRED) {
+		/* No room to watch it drain: it must go now (cannot happen with one change at a
+		 * time, which never retires more than a slot's worth). */
+		pr_warn("worker slot=%u pid=%d: too many retired workers; killing it", slot,
+			(int)p->pid);
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (p->pidfd >= 0) {
+			epoll_ctl(sup->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+			close(p->pidfd);
+		}
+		*p = (struct rpd_proc){ .pidfd = -1 };
+		return;
+	}
+	if (p->pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u64 = rpd_tag(RPD_TAG_RETIRED_PIDFD, i) };
+
+		epoll_ctl(sup->epfd, EPOLL_CTL_MOD, p->pidfd, &ev);
+	}
+	sup->retired[i].p = *p;
+	sup->retired[i].slot = slot;
+	sup->retired[i].kill_at = kill_at;
+	sup->nretired++;
+	pr_info("worker slot=%u pid=%d gen=%u retired: signal %d, SIGKILL in %d ms unless it "
+		"exits",
+		slot, (int)p->pid, p->generation, sig, (int)(kill_at - rpd_now_ms()));
+	*p = (struct rpd_proc){ .pidfd = -1 };
+}
+
+void rpd_sup_promote(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	int64_t now = rpd_now_ms();
+
+	if (!w->cand.pid)
+		return;
+	if (w->pid) {
+		struct rpd_proc old = { w->pid, w->pidfd, w->generation, w->started_ms };
+
+		retire(sup, slot, &old, sup->stop_signal, now + sup->drain_timeout_ms);
+	}
+	/* Its pidfd now speaks for the slot's current worker. */
+	if (w->cand.pidfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u64 = rpd_tag(RPD_TAG_PIDFD, slot) };
+
+		epoll_ctl(sup->epfd, EPOLL_CTL_MOD, w->cand.pidfd, &ev);
+	}
+	w->pid = w->cand.pid;
+	w->pidfd = w->cand.pidfd;
+	w->generation = w->cand.generation;
+	w->started_ms = w->cand.started_ms;
+	w->cand = (struct rpd_proc){ .pidfd = -1 };
+	w->cand_ready = false;
+	if (w->state != RPD_W_READY)
+		sup->changed = true;
+	w->state = RPD_W_READY;
+	w->deadline_ms = 0;
+	w->failures = 0;
+	pr_info("worker slot=%u pid=%d gen=%u is now the slot's worker", slot, (int)w->pid,
+		w->generation);
+}
+
+void rpd_sup_abort_candidate(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	int64_t now = rpd_now_ms();
+
+	if (w->cand.pid)
+		retire(sup, slot, &w->cand, SIGKILL, now);
+	w->cand_ready = false;
+	/* The old worker died while its replacement was starting: respawn as after a crash. */
+	if (!w->pid && w->state != RPD_W_BACKOFF && !sup->stopping) {
+		w->started_ms = now;
+		enter_backoff(sup, slot, now);
+	}
+}
+
+void rpd_sup_retire_slot(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	int64_t now = rpd_now_ms();
+
+	rpd_sup_abort_candidate(sup, slot);
+	if (w->pid) {
+		struct rpd_proc old = { w->pid, w->pidfd, w->generation, w->started_ms };
+
+		retire(sup, slot, &old, sup->stop_signal, now + sup->drain_timeout_ms);
+	}
+	if (w->state == RPD_W_READY)
+		sup->changed = true;
+	w->pid = 0;
+	w->pidfd = -1;
+	w->state = RPD_W_STOPPED;
+	w->deadline_ms = 0;
 }
 
 static void describe_status(int status, char *buf, size_t len)
@@ -303,32 +451,46 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
+/*
+ * Reap p if it has exited: 1 (p cleared, how describes the exit), 0 if it still runs.
+ */
+static int reap_proc(struct rpd_supervisor *sup, struct rpd_proc *p, int *status, char *how,
+		     size_t len)
+{
+	pid_t r;
+
+	if (!p->pid)
+		return 0;
+	do
+		r = waitpid(p->pid, status, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return 0; /* not yet: the pidfd fires again */
+	if (r < 0)
+		*status = 0;
+	if (p->pidfd >= 0) {
+		epoll_ctl(sup->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+		close(p->pidfd);
+	}
+	p->pidfd = -1;
+	describe_status(*status, how, len);
+	return 1;
+}
+
 void rpd_sup_reap(struct rpd_supervisor *sup, unsigned int slot)
 {
 	struct rpd_worker *w = &sup->w[slot];
+	struct rpd_proc p = { w->pid, w->pidfd, w->generation, w->started_ms };
 	int64_t now = rpd_now_ms();
 	char how[96];
 	int status;
-	pid_t r;
 
-	if (!w->pid)
+	if (!reap_proc(sup, &p, &status, how, sizeof(how)))
 		return;
-	do
-		r = waitpid(w->pid, &status, WNOHANG);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return; /* not yet: the pidfd fires again */
-	if (r < 0)
-		status = 0;
-	if (w->pidfd >= 0) {
-		epoll_ctl(sup->epfd, EPOLL_CTL_DEL, w->pidfd, NULL);
-		close(w->pidfd);
-	}
-	w->pidfd = -1;
-	describe_status(status, how, sizeof(how));
 	pr_info("worker slot=%u pid=%d gen=%u %s after %lld ms", slot, (int)w->pid, w->generation,
 		how, (long long)(now - w->started_ms));
 	w->pid = 0;
+	w->pidfd = -1;
 	w->last_status = status;
 	if (w->state == RPD_W_READY)
 		sup->changed = true;
@@ -337,14 +499,63 @@ void rpd_sup_reap(struct rpd_supervisor *sup, unsigned int slot)
 		return;
 	}
 	w->restarts++;
+	if (w->cand.pid) {
+		/* A replacement is starting: it takes over when ready (the restart promotes it). */
+		w->state = RPD_W_STARTING;
+		w->deadline_ms = 0;
+		return;
+	}
 	enter_backoff(sup, slot, now);
+}
+
+void rpd_sup_reap_candidate(struct rpd_supervisor *sup, unsigned int slot)
+{
+	struct rpd_worker *w = &sup->w[slot];
+	char how[96];
+	int status;
+
+	if (!reap_proc(sup, &w->cand, &status, how, sizeof(how)))
+		return;
+	pr_warn("worker slot=%u pid=%d gen=%u (replacement) %s before it was ready", slot,
+		(int)w->cand.pid, w->cand.generation, how);
+	w->cand = (struct rpd_proc){ .pidfd = -1 };
+	w->cand_ready = false;
+	w->cand_error = -ECHILD;
+	/* The old worker died meanwhile too: the slot respawns as after a crash. */
+	if (!w->pid && !sup->stopping && w->state != RPD_W_BACKOFF) {
+		w->started_ms = rpd_now_ms();
+		enter_backoff(sup, slot, w->started_ms);
+	}
+}
+
+void rpd_sup_reap_retired(struct rpd_supervisor *sup, unsigned int index)
+{
+	struct rpd_retired *r;
+	char how[96];
+	int status;
+
+	if (index >= RPD_MAX_RETIRED)
+		return;
+	r = &sup->retired[index];
+	if (!reap_proc(sup, &r->p, &status, how, sizeof(how)))
+		return;
+	pr_info("worker slot=%u pid=%d gen=%u (retired) %s", r->slot, (int)r->p.pid,
+		r->p.generation, how);
+	r->p = (struct rpd_proc){ .pidfd = -1 };
+	sup->nretired--;
 }
 
 void rpd_sup_reap_all(struct rpd_supervisor *sup)
 {
-	for (unsigned int s = 0; s < sup->nslots; s++) {
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++) {
 		if (sup->w[s].pid && sup->w[s].pidfd < 0)
 			rpd_sup_reap(sup, s);
+		if (sup->w[s].cand.pid && sup->w[s].cand.pidfd < 0)
+			rpd_sup_reap_candidate(sup, s);
+	}
+	for (unsigned int i = 0; i < RPD_MAX_RETIRED; i++) {
+		if (sup->retired[i].p.pid && sup->retired[i].p.pidfd < 0)
+			rpd_sup_reap_retired(sup, i);
 	}
 }
 
@@ -360,13 +571,27 @@ static void mark_ready(struct rpd_supervisor *sup, unsigned int slot, const char
 	pr_info("worker slot=%u pid=%d gen=%u ready (%s)", slot, (int)w->pid, w->generation, how);
 }
 
+/* Slot of a current worker's pid, or -(slot + 2) for a replacement's; -1 if neither. */
 static int slot_of_pid(const struct rpd_supervisor *sup, pid_t pid)
 {
-	for (unsigned int s = 0; s < sup->nslots; s++) {
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++) {
 		if (sup->w[s].pid == pid)
 			return (int)s;
+		if (sup->w[s].cand.pid == pid)
+			return -(int)s - 2;
 	}
 	return -1;
+}
+
+static void mark_cand_ready(struct rpd_supervisor *sup, unsigned int slot, const char *how)
+{
+	struct rpd_worker *w = &sup->w[slot];
+
+	if (!w->cand.pid || w->cand_ready)
+		return;
+	w->cand_ready = true;
+	pr_info("worker slot=%u pid=%d gen=%u (replacement) ready (%s)", slot, (int)w->cand.pid,
+		w->cand.generation, how);
 }
 
 void rpd_sup_notify_read(struct rpd_supervisor *sup)
@@ -409,6 +634,12 @@ void rpd_sup_notify_read(struct rpd_supervisor *sup)
 			continue;
 		}
 		slot = cred ? slot_of_pid(sup, cred->pid) : -1;
+		if (slot <= -2) {
+			buf[n] = '\0';
+			if (strstr(buf, "READY=1"))
+				mark_cand_ready(sup, -slot - 2, "READY=1");
+			continue;
+		}
 		if (slot < 0) {
 			pr_debug("notify socket: ignoring a message from pid %d, not a worker",
 				 cred ? (int)cred->pid : -1);
@@ -458,6 +689,38 @@ int rpd_sup_tick(struct rpd_supervisor *sup, int64_t now)
 		}
 		if (w->deadline_ms && (next < 0 || w->deadline_ms < next))
 			next = w->deadline_ms;
+		if (!w->cand.pid || w->cand_ready)
+			continue;
+		if (w->cand_ready_at && w->cand_ready_at <= now) {
+			mark_cand_ready(sup, s, "ready delay elapsed");
+			continue;
+		}
+		if (w->cand_fail_at <= now) {
+			pr_warn("worker slot=%u pid=%d gen=%u (replacement): not ready after %d ms",
+				s, (int)w->cand.pid, w->cand.generation, sup->ready_timeout_ms);
+			w->cand_error = -ETIMEDOUT;
+			rpd_sup_abort_candidate(sup, s);
+			continue;
+		}
+		if (w->cand_ready_at && (next < 0 || w->cand_ready_at < next))
+			next = w->cand_ready_at;
+		if (next < 0 || w->cand_fail_at < next)
+			next = w->cand_fail_at;
+	}
+	for (unsigned int i = 0; i < RPD_MAX_RETIRED; i++) {
+		struct rpd_retired *r = &sup->retired[i];
+
+		if (!r->p.pid || !r->kill_at)
+			continue;
+		if (r->kill_at <= now) {
+			pr_warn("worker slot=%u pid=%d gen=%u (retired): still running; killing it",
+				r->slot, (int)r->p.pid, r->p.generation);
+			kill(r->p.pid, SIGKILL);
+			r->kill_at = 0;
+			continue;
+		}
+		if (next < 0 || r->kill_at < next)
+			next = r->kill_at;
 	}
 	if (next < 0)
 		return -1;
@@ -469,6 +732,17 @@ void rpd_sup_stop_all(struct rpd_supervisor *sup)
 	int64_t now = rpd_now_ms();
 
 	sup->stopping = true;
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++) {
+		if (sup->w[s].cand.pid)
+			retire(sup, s, &sup->w[s].cand, sup->stop_signal,
+			       now + sup->stop_timeout_ms);
+	}
+	for (unsigned int i = 0; i < RPD_MAX_RETIRED; i++) {
+		struct rpd_retired *r = &sup->retired[i];
+
+		if (r->p.pid && (!r->kill_at || r->kill_at > now + sup->stop_timeout_ms))
+			r->kill_at = now + sup->stop_timeout_ms;
+	}
 	for (unsigned int s = 0; s < sup->nslots; s++) {
 		struct rpd_worker *w = &sup->w[s];
 
@@ -487,9 +761,9 @@ void rpd_sup_stop_all(struct rpd_supervisor *sup)
 
 unsigned int rpd_sup_running(const struct rpd_supervisor *sup)
 {
-	unsigned int n = 0;
+	unsigned int n = sup->nretired;
 
-	for (unsigned int s = 0; s < sup->nslots; s++)
-		n += sup->w[s].pid != 0;
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
+		n += (sup->w[s].pid != 0) + (sup->w[s].cand.pid != 0);
 	return n;
 }
