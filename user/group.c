@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -104,6 +106,52 @@ static int open_slot_socket(const struct rpd_listen *l, int backlog)
 	return fd;
 }
 
+int rpd_group_open_slot(struct rpd_group *g, unsigned int slot)
+{
+	uint64_t val;
+	int fd;
+
+	if (slot >= RPD_MAX_SLOTS || g->fds[slot] >= 0)
+		return -EINVAL;
+	fd = open_slot_socket(g->l, g->backlog);
+	if (fd < 0) {
+		report_bind_error(g->l, -fd);
+		return fd;
+	}
+	val = fd;
+	if (bpf_map_update_elem(bpf_map__fd(g->skel->maps.rpd_socks), &slot, &val, BPF_ANY)) {
+		int err = -errno;
+
+		pr_err("listener %s: cannot put slot %u's socket in the sockarray: %s", g->l->name,
+		       slot, strerror(errno));
+		close(fd);
+		return err;
+	}
+	g->fds[slot] = fd;
+	return 0;
+}
+
+void rpd_group_close_slot(struct rpd_group *g, unsigned int slot)
+{
+	if (slot >= RPD_MAX_SLOTS || g->fds[slot] < 0)
+		return;
+	/* The kernel removes it from the sockarray when the last reference (a retired worker's
+	 * may outlive ours) goes, and migrates its queued connections through the program. */
+	close(g->fds[slot]);
+	g->fds[slot] = -1;
+}
+
+int rpd_group_queued(const struct rpd_group *g, unsigned int slot)
+{
+	int bytes = 0;
+
+	if (g->l->type != SOCK_DGRAM || slot >= RPD_MAX_SLOTS || g->fds[slot] < 0)
+		return 0;
+	if (ioctl(g->fds[slot], SIOCINQ, &bytes) < 0)
+		return 0;
+	return bytes;
+}
+
 int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
@@ -183,6 +231,7 @@ int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int
 	memset(g, 0, sizeof(*g));
 	g->l = l;
 	g->nslots = nslots;
+	g->backlog = backlog;
 	for (s = 0; s < RPD_MAX_SLOTS; s++)
 		g->fds[s] = -1;
 

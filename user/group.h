@@ -23,6 +23,7 @@ struct rpd_group {
 	struct steer *skel;
 	int fds[RPD_MAX_SLOTS]; /* the daemon's own reference; -1 when the slot has none */
 	unsigned int nslots;
+	int backlog;
 };
 
 /* Refuse (and report) an address that any socket already uses. */
@@ -35,6 +36,15 @@ int rpd_group_check_free(const struct rpd_listen *l);
  */
 int rpd_group_open(struct rpd_group *g, const struct rpd_listen *l, unsigned int nslots,
 		   int backlog, const struct rpd_publisher *pub);
+
+/* Open, bind and insert the socket of a new slot (scaling up). */
+int rpd_group_open_slot(struct rpd_group *g, unsigned int slot);
+
+/* Drop the daemon's reference to a slot's socket (scaling down). */
+void rpd_group_close_slot(struct rpd_group *g, unsigned int slot);
+
+/* Bytes waiting in a UDP slot socket's receive queue (0 for TCP or no socket). */
+int rpd_group_queued(const struct rpd_group *g, unsigned int slot);
 
 /* Close the sockets and release the program and maps. Safe on a zeroed or failed group. */
 void rpd_group_close(struct rpd_group *g);
