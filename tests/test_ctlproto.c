@@ -46,6 +46,15 @@ static void test_commands(void **state)
 	assert_int_equal(parse("policy hash", &r), 0);
 	assert_int_equal(r.cmd, RPD_CTL_POLICY);
 	assert_int_equal(r.policy, RPD_POLICY_HASH);
+	assert_int_equal(parse("restart 2", &r), 0);
+	assert_int_equal(r.cmd, RPD_CTL_RESTART);
+	assert_int_equal(r.slot, 2);
+	assert_false(r.all);
+	assert_int_equal(parse("restart all", &r), 0);
+	assert_true(r.all);
+	assert_int_equal(parse("scale 256", &r), 0);
+	assert_int_equal(r.cmd, RPD_CTL_SCALE);
+	assert_int_equal(r.count, 256);
 	assert_int_equal(parse("", &r), 0);
 	assert_int_equal(r.cmd, RPD_CTL_NONE);
 	assert_int_equal(parse(" \t ", &r), 0);
@@ -63,7 +72,12 @@ static void test_commands(void **state)
 static void test_errors(void **state)
 {
 	(void)state;
-	BAD("restart 1", "unknown command 'restart'");
+	BAD("reload 1", "unknown command 'reload'");
+	BAD("restart", "usage: restart SLOT|all");
+	BAD("restart some", "restart: bad slot 'some': expected 0..255 or all");
+	BAD("scale 0", "scale: N must be a number of workers from 1 to 256, got '0'");
+	BAD("scale 257", "got '257'");
+	BAD("scale", "usage: scale N");
 	BAD("STATUS", "unknown command 'STATUS'");
 	BAD("status now", "usage: status");
 	BAD("drain", "usage: drain SLOT");

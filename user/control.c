@@ -103,6 +103,8 @@ struct rpd_ctl_client {
 	int64_t partial_since; /* first byte of an unfinished line; 0 when none */
 	bool closing; /* close once the output is flushed */
 	bool want_out; /* EPOLLOUT is armed */
+	bool waiting; /* its request is being carried out: later lines wait */
+	uint64_t id;
 };
 
 static void client_free(struct rpd_control *c, struct rpd_ctl_client *cl)
@@ -202,7 +204,8 @@ static int client_error(struct rpd_control *c, struct rpd_ctl_client *cl, const 
 /* Serve up to RPD_CTL_TURN_LINES complete lines; returns -1 when the client is gone. */
 static int client_serve(struct rpd_control *c, struct rpd_ctl_client *cl, int64_t now)
 {
-	for (int served = 0; served < RPD_CTL_TURN_LINES && !cl->closing; served++) {
+	for (int served = 0; served < RPD_CTL_TURN_LINES && !cl->closing && !cl->waiting;
+	     served++) {
 		char *nl = memchr(cl->in, '\n', cl->inlen);
 		struct rpd_ctl_req req;
 		char err[256];
@@ -228,6 +231,13 @@ static int client_serve(struct rpd_control *c, struct rpd_ctl_client *cl, int64_
 		if (req.cmd == RPD_CTL_NONE)
 			continue;
 		r = c->handle(c->ctx, &req, &cl->peer, c->resp, RPD_CTL_RESP_MAX);
+		if (r == -EINPROGRESS) {
+			/* Answered by rpd_control_complete() when the operation ends. */
+			cl->waiting = true;
+			c->pending_index = cl->index;
+			c->pending_id = cl->id;
+			break;
+		}
 		if (r <= 0)
 			r = rpd_json_error(c->resp, RPD_CTL_RESP_MAX, "response too large");
 		if (client_send(c, cl, c->resp, r))
@@ -356,6 +366,7 @@ static void accept_clients(struct rpd_control *c)
 		}
 		cl->fd = fd;
 		cl->index = i;
+		cl->id = ++c->next_id;
 		cl->peer = peer;
 		ev.data.u64 = rpd_tag(RPD_TAG_CTL_CLIENT, i);
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -399,13 +410,14 @@ int rpd_control_tick(struct rpd_control *c, int64_t now)
 		if (!cl)
 			continue;
 		/* Lines left over by the per-turn limit are served next turn. */
-		if (!cl->closing && memchr(cl->in, '\n', cl->inlen)) {
+		if (!cl->closing && !cl->waiting && memchr(cl->in, '\n', cl->inlen)) {
 			if (client_serve(c, cl, now))
 				continue;
-			if (!cl->closing && memchr(cl->in, '\n', cl->inlen))
+			if (!cl->closing && !cl->waiting && memchr(cl->in, '\n', cl->inlen))
 				next = now;
 		}
-		if (!cl->partial_since || cl->closing)
+		/* A client waiting for a long operation may hold an unfinished next line. */
+		if (!cl->partial_since || cl->closing || cl->waiting)
 			continue;
 		due = cl->partial_since + RPD_CTL_PARTIAL_MS;
 		if (due <= now) {
@@ -435,6 +447,7 @@ int rpd_control_open(struct rpd_control *c, const char *path, const char *group_
 
 	c->lfd = -1;
 	c->epfd = epfd;
+	c->pending_index = RPD_CTL_MAX_CLIENTS;
 	c->handle = handle;
 	c->ctx = ctx;
 	c->self_uid = geteuid();
@@ -498,6 +511,22 @@ fail:
 	c->lfd = -1;
 	unlink(path);
 	return err;
+}
+
+void rpd_control_complete(struct rpd_control *c, const char *buf, size_t len)
+{
+	struct rpd_ctl_client *cl;
+
+	if (c->pending_index >= RPD_CTL_MAX_CLIENTS)
+		return;
+	cl = c->clients[c->pending_index];
+	c->pending_index = RPD_CTL_MAX_CLIENTS;
+	if (!cl || cl->id != c->pending_id || !cl->waiting)
+		return; /* it left while waiting: the operation was carried out all the same */
+	cl->waiting = false;
+	if (client_send(c, cl, buf, len))
+		return;
+	client_serve(c, cl, rpd_now_ms());
 }
 
 void rpd_control_close(struct rpd_control *c)

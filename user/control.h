@@ -26,7 +26,10 @@
 
 struct rpd_ctl_client;
 
-/* Executes req for peer; writes one response line into buf[cap]; returns its length. */
+/*
+ * Executes req for peer; writes one response line into buf[cap] and returns its length, or
+ * returns -EINPROGRESS to answer later with rpd_control_complete() (one at a time).
+ */
 typedef int (*rpd_ctl_handler)(void *ctx, const struct rpd_ctl_req *req, const struct ucred *peer,
 			       char *buf, size_t cap);
 
@@ -43,6 +46,9 @@ struct rpd_control {
 	rpd_ctl_handler handle;
 	void *ctx;
 	char *resp;
+	uint64_t next_id;
+	unsigned int pending_index; /* client waiting for a deferred reply; MAX when none */
+	uint64_t pending_id;
 };
 
 /* Create the directory and take PATH.lock; returns the lock fd or -errno (reported). */
@@ -58,6 +64,9 @@ void rpd_control_close(struct rpd_control *c);
 
 /* An epoll event with a control tag. */
 void rpd_control_event(struct rpd_control *c, uint32_t kind, uint32_t index, uint32_t events);
+
+/* The deferred reply; dropped if its client has gone. */
+void rpd_control_complete(struct rpd_control *c, const char *buf, size_t len);
 
 /* Serve leftover requests and enforce timeouts; returns ms until the next deadline or -1. */
 int rpd_control_tick(struct rpd_control *c, int64_t now);

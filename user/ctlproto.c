@@ -129,10 +129,27 @@ int rpd_ctl_parse(const char *line, size_t len, struct rpd_ctl_req *req, char *e
 		if (req->policy < 0)
 			return fail(err, errlen, -EINVAL, "unknown policy '%.32s'; known: hash",
 				    words[1]);
+	} else if (!strcmp(words[0], "restart")) {
+		ARGS(2, "restart SLOT|all");
+		req->cmd = RPD_CTL_RESTART;
+		if (!strcmp(words[1], "all"))
+			req->all = true;
+		else if (parse_num(words[1], RPD_MAX_SLOTS - 1, &req->slot))
+			return fail(err, errlen, -EINVAL,
+				    "restart: bad slot '%.32s': expected 0..%d or all", words[1],
+				    RPD_MAX_SLOTS - 1);
+	} else if (!strcmp(words[0], "scale")) {
+		ARGS(2, "scale N");
+		req->cmd = RPD_CTL_SCALE;
+		if (parse_num(words[1], RPD_MAX_SLOTS, &req->count) || req->count < 1)
+			return fail(
+				err, errlen, -EINVAL,
+				"scale: N must be a number of workers from 1 to %d, got '%.32s'",
+				RPD_MAX_SLOTS, words[1]);
 	} else {
 		return fail(err, errlen, -EINVAL,
 			    "unknown command '%.32s'; commands: status, stats, drain, undrain, "
-			    "weight, policy",
+			    "weight, policy, restart, scale",
 			    words[0]);
 	}
 #undef ARGS

@@ -10,6 +10,7 @@
 #ifndef RPD_CTLPROTO_H
 #define RPD_CTLPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ enum rpd_ctl_cmd {
 	RPD_CTL_UNDRAIN,
 	RPD_CTL_WEIGHT,
 	RPD_CTL_POLICY,
+	RPD_CTL_RESTART, /* slot, or all */
+	RPD_CTL_SCALE, /* count */
 };
 
 struct rpd_ctl_req {
@@ -32,6 +35,8 @@ struct rpd_ctl_req {
 	uint32_t slot;
 	uint32_t weight;
 	int policy; /* enum rpd_policy */
+	bool all; /* restart all */
+	uint32_t count; /* scale */
 };
 
 /*
