@@ -22,33 +22,11 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 
-#include "control.h"
+#include "daemon_int.h"
 #include "events.h"
-#include "group.h"
 #include "json.h"
 #include "log.h"
-#include "supervisor.h"
 #include "table.h"
-
-struct rpd_daemon {
-	const struct rpd_run *run;
-	struct rpd_group groups[RPD_MAX_LISTENERS];
-	unsigned int ngroups;
-	struct rpd_supervisor sup;
-	int epfd;
-	int sigfd;
-	struct rpd_table *table;
-	char fdnames[RPD_MAX_LISTENERS * 72];
-	int announced; /* READY=1 sent to our own supervisor */
-	uint64_t tables_published;
-	struct rpd_control ctl;
-	struct rpd_publisher pub;
-	bool pub_ready;
-	uint32_t weight[RPD_MAX_SLOTS]; /* operator's weights, 0..RPD_WEIGHT_MAX */
-	bool drained[RPD_MAX_SLOTS];
-	int policy;
-	int64_t started_ms;
-};
 
 /* Tell our own supervisor (systemd, a test) about our state, if it asked. */
 static void notify_parent(const char *msg)
@@ -110,22 +88,23 @@ static unsigned int excluded_by_operator(const struct rpd_daemon *d)
 {
 	unsigned int n = 0;
 
-	for (unsigned int s = 0; s < d->sup.nslots; s++)
+	for (unsigned int s = 0; s < d->active; s++)
 		n += d->drained[s] || !d->weight[s];
 	return n;
 }
 
 /* Build the table from the workers' states and swap it into every group. */
-static int publish(struct rpd_daemon *d)
+int rpd_daemon_publish(struct rpd_daemon *d)
 {
 	uint8_t usable[RPD_MAX_SLOTS] = { 0 };
 	uint32_t weight[RPD_MAX_SLOTS];
-	unsigned int n = d->sup.nslots;
+	unsigned int n = d->table_slots;
 	int nusable, err;
 
 	for (unsigned int s = 0; s < n; s++) {
 		weight[s] = d->weight[s];
-		usable[s] = !d->sup.stopping && !d->drained[s] && d->sup.w[s].state == RPD_W_READY;
+		usable[s] = s < d->active && !d->sup.stopping && !d->drained[s] &&
+			    d->sup.w[s].state == RPD_W_READY;
 	}
 	d->table->policy = d->policy;
 	nusable = rpd_table_build(d->table->slot, d->table->size, n, weight, usable);
@@ -138,9 +117,9 @@ static int publish(struct rpd_daemon *d)
 	if (err)
 		return err;
 	d->tables_published++;
-	pr_info("policy table rebuilt: %d of %u slots usable (table %llu)", nusable, n,
+	pr_info("policy table rebuilt: %d of %u slots usable (table %llu)", nusable, d->active,
 		(unsigned long long)d->tables_published);
-	if (!d->announced && nusable == (int)n - (int)excluded_by_operator(d)) {
+	if (!d->announced && nusable == (int)d->active - (int)excluded_by_operator(d)) {
 		d->announced = 1;
 		notify_parent("READY=1");
 	}
@@ -199,7 +178,7 @@ static int reply_status(struct rpd_daemon *d, struct rpd_json *j)
 	struct utsname un;
 
 	read_all_stats(d, sum, tmp);
-	rpd_table_shares(d->table->slot, d->table->size, d->sup.nslots, counts);
+	rpd_table_shares(d->table->slot, d->table->size, d->table_slots, counts);
 	rpd_json_bool(j, "ok", true);
 	rpd_json_int(j, "protocol", RPD_CTL_PROTOCOL);
 	rpd_json_str(j, "version", RPD_VERSION);
@@ -236,8 +215,22 @@ static int reply_status(struct rpd_daemon *d, struct rpd_json *j)
 		rpd_json_end(j);
 	}
 	rpd_json_end(j);
+	rpd_rollout_status(d, j);
+	rpd_json_arr(j, "retired");
+	for (unsigned int i = 0; i < RPD_MAX_RETIRED; i++) {
+		const struct rpd_retired *r = &d->sup.retired[i];
+
+		if (!r->p.pid)
+			continue;
+		rpd_json_obj(j, NULL);
+		rpd_json_uint(j, "slot", r->slot);
+		rpd_json_int(j, "pid", r->p.pid);
+		rpd_json_uint(j, "generation", r->p.generation);
+		rpd_json_end(j);
+	}
+	rpd_json_end(j);
 	rpd_json_arr(j, "workers");
-	for (unsigned int s = 0; s < d->sup.nslots; s++) {
+	for (unsigned int s = 0; s < d->active; s++) {
 		const struct rpd_worker *w = &d->sup.w[s];
 		const struct rpd_slot_stats *st = &sum[s];
 
@@ -254,6 +247,15 @@ static int reply_status(struct rpd_daemon *d, struct rpd_json *j)
 		rpd_json_uint(j, "restarts", w->restarts);
 		rpd_json_double(j, "share", (double)counts[s] / d->table->size);
 		rpd_json_str(j, "excluded", slot_excluded(d, s));
+		if (w->cand.pid) {
+			rpd_json_obj(j, "replacement");
+			rpd_json_int(j, "pid", w->cand.pid);
+			rpd_json_uint(j, "generation", w->cand.generation);
+			rpd_json_bool(j, "ready", w->cand_ready);
+			rpd_json_end(j);
+		} else {
+			rpd_json_null(j, "replacement");
+		}
 		rpd_json_uint(j, "steered",
 			      st->reason[RPD_R_SELECTED] + st->reason[RPD_R_MIGRATED] +
 				      st->reason[RPD_R_PROBED]);
@@ -277,7 +279,7 @@ static int reply_stats(struct rpd_daemon *d, struct rpd_json *j)
 		rpd_json_obj(j, NULL);
 		rpd_json_str(j, "name", d->groups[i].l->name);
 		rpd_json_arr(j, "slots");
-		for (unsigned int s = 0; s < d->sup.nslots; s++) {
+		for (unsigned int s = 0; s < d->active; s++) {
 			rpd_json_obj(j, NULL);
 			rpd_json_uint(j, "slot", s);
 			for (int r = RPD_R_SELECTED; r <= RPD_R_PROBED; r++)
@@ -304,8 +306,8 @@ static int apply_slot_change(struct rpd_daemon *d, const struct rpd_ctl_req *req
 	bool old_d, new_d, changed;
 	int r;
 
-	if (s >= d->sup.nslots) {
-		snprintf(err, errlen, "unknown slot %u: slots are 0..%u", s, d->sup.nslots - 1);
+	if (s >= d->active) {
+		snprintf(err, errlen, "unknown slot %u: slots are 0..%u", s, d->active - 1);
 		return -EINVAL;
 	}
 	old_w = new_w = d->weight[s];
@@ -320,11 +322,11 @@ static int apply_slot_change(struct rpd_daemon *d, const struct rpd_ctl_req *req
 	if (changed) {
 		d->weight[s] = new_w;
 		d->drained[s] = new_d;
-		r = publish(d);
+		r = rpd_daemon_publish(d);
 		if (r) {
 			d->weight[s] = old_w;
 			d->drained[s] = old_d;
-			publish(d);
+			rpd_daemon_publish(d);
 			snprintf(err, errlen, "slot %u: the new table could not be installed: %s",
 				 s, strerror(-r));
 			return r;
@@ -350,9 +352,9 @@ static int apply_policy(struct rpd_daemon *d, const struct rpd_ctl_req *req,
 
 	if (changed) {
 		d->policy = req->policy;
-		if (publish(d)) {
+		if (rpd_daemon_publish(d)) {
 			d->policy = old;
-			publish(d);
+			rpd_daemon_publish(d);
 			return -EIO;
 		}
 	}
@@ -393,6 +395,20 @@ static int control_handle(void *ctx, const struct rpd_ctl_req *req, const struct
 		if (r)
 			snprintf(err, sizeof(err), "the new table could not be installed");
 		break;
+	case RPD_CTL_RESTART:
+	case RPD_CTL_SCALE: {
+		char who[64];
+
+		snprintf(who, sizeof(who), "uid=%u pid=%d", peer->uid, (int)peer->pid);
+		if (req->cmd == RPD_CTL_RESTART)
+			r = rpd_rollout_restart(d, req->all, req->slot, true, who, err,
+						sizeof(err));
+		else
+			r = rpd_rollout_scale(d, req->count, true, who, err, sizeof(err));
+		if (!r)
+			return -EINPROGRESS; /* answered when it ends */
+		break;
+	}
 	default:
 		r = -EINVAL;
 		snprintf(err, sizeof(err), "unsupported request");
@@ -435,8 +451,9 @@ static void begin_stop(struct rpd_daemon *d, const char *why)
 	pr_info("%s: stopping: steering nothing new, stopping %u workers", why,
 		rpd_sup_running(&d->sup));
 	notify_parent("STOPPING=1");
+	rpd_rollout_abort(d, "the daemon is stopping");
 	rpd_sup_stop_all(&d->sup);
-	publish(d);
+	rpd_daemon_publish(d);
 	d->sup.changed = false;
 }
 
@@ -450,9 +467,15 @@ static void handle_signals(struct rpd_daemon *d)
 		case SIGINT:
 			begin_stop(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			break;
-		case SIGHUP:
-			pr_info("SIGHUP: nothing to reload yet");
+		case SIGHUP: {
+			char err[256];
+
+			if (d->sup.stopping)
+				break;
+			if (rpd_rollout_restart(d, true, 0, false, "SIGHUP", err, sizeof(err)))
+				pr_warn("SIGHUP: %s", err);
 			break;
+		}
 		case SIGCHLD:
 			rpd_sup_reap_all(&d->sup); /* exits usually arrive through pidfds */
 			break;
@@ -468,17 +491,30 @@ static int loop(struct rpd_daemon *d)
 
 	for (;;) {
 		int64_t now = rpd_now_ms();
-		int timeout = rpd_sup_tick(&d->sup, now), ctl_timeout, n;
+		int timeout, ctl_timeout, n;
+
+		/* A change may start or promote workers (whose deadlines the tick must see), and
+		 * the tick may decide a replacement failed (which the change must see). */
+		rpd_rollout_step(d, now);
+		timeout = rpd_sup_tick(&d->sup, now);
 
 		if (d->sup.changed) {
 			d->sup.changed = false;
-			publish(d);
+			rpd_daemon_publish(d);
 		}
 		if (d->sup.stopping && !rpd_sup_running(&d->sup))
 			return 0;
 		ctl_timeout = rpd_control_tick(&d->ctl, now);
 		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
 			timeout = ctl_timeout;
+		ctl_timeout = rpd_rollout_step(d, now);
+		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
+			timeout = ctl_timeout;
+		if (d->sup.changed) {
+			/* A change promoted or retired a worker. */
+			d->sup.changed = false;
+			rpd_daemon_publish(d);
+		}
 		n = epoll_wait(d->epfd, evs, 64, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -492,6 +528,10 @@ static int loop(struct rpd_daemon *d)
 
 			if (kind == RPD_TAG_PIDFD)
 				rpd_sup_reap(&d->sup, slot);
+			else if (kind == RPD_TAG_CAND_PIDFD)
+				rpd_sup_reap_candidate(&d->sup, slot);
+			else if (kind == RPD_TAG_RETIRED_PIDFD)
+				rpd_sup_reap_retired(&d->sup, slot);
 			else if (kind == RPD_TAG_NOTIFY)
 				rpd_sup_notify_read(&d->sup);
 			else if (kind == RPD_TAG_SIGNAL)
@@ -531,6 +571,7 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->table->size = rpd_table_size_for(o->workers);
 	d->table->policy = RPD_POLICY_HASH;
 	d->table->nslots = o->workers;
+	d->active = d->table_slots = o->workers;
 	err = setup_signals(d);
 	if (err)
 		goto out;
@@ -557,6 +598,7 @@ int rpd_daemon_run(const struct rpd_run *run)
 	build_fdnames(d);
 
 	d->sup.nslots = o->workers;
+	d->active = d->table_slots = o->workers;
 	d->sup.epfd = d->epfd;
 	d->sup.argv = run->argv;
 	d->sup.set_user = run->set_user;
@@ -570,6 +612,8 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->sup.stop_signal = o->stop_signal;
 	d->sup.ready_delay_ms = o->ready_delay_ms;
 	d->sup.stop_timeout_ms = o->stop_timeout_ms;
+	d->sup.ready_timeout_ms = o->ready_timeout_ms;
+	d->sup.drain_timeout_ms = o->drain_timeout_ms;
 	d->sup.backoff_max_ms = o->backoff_max_ms;
 	err = rpd_sup_init(&d->sup);
 	if (err)

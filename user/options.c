@@ -38,6 +38,8 @@ const char rpd_usage[] =
 	"  --ready-delay DUR     a worker that sends no READY=1 counts as ready after DUR\n"
 	"                        (default 1s; 'notify' waits for READY=1 only)\n"
 	"  --stop-timeout DUR    grace period before SIGKILL on stop (default 10s)\n"
+	"  --ready-timeout DUR   a replacement worker not ready by then has failed (default 30s)\n"
+	"  --drain-timeout DUR   a replaced or removed worker is killed after this (default 30s)\n"
 	"  --backoff-max DUR     cap of the respawn backoff (default 10s)\n"
 	"  --backlog N           listen backlog of each TCP socket (default 4096)\n"
 	"  --log-level LEVEL     error, warn, info or debug (default info)\n"
@@ -65,6 +67,8 @@ void rpd_options_init(struct rpd_options *o, unsigned int ncpu)
 	o->stop_signal = SIGTERM;
 	o->ready_delay_ms = 1000;
 	o->stop_timeout_ms = 10000;
+	o->ready_timeout_ms = 30000;
+	o->drain_timeout_ms = 30000;
 	o->backoff_max_ms = 10000;
 	o->backlog = 4096;
 }
@@ -346,8 +350,12 @@ int rpd_options_parse(struct rpd_options *o, int argc, char **argv, char *err, s
 					"--ready-delay: expected a duration such as 500ms or 2s, "
 					"or 'notify', got '%s'",
 					val);
-		} else if (!strcmp(name, "--stop-timeout") || !strcmp(name, "--backoff-max")) {
-			int *dst = name[2] == 's' ? &o->stop_timeout_ms : &o->backoff_max_ms;
+		} else if (!strcmp(name, "--stop-timeout") || !strcmp(name, "--backoff-max") ||
+			   !strcmp(name, "--ready-timeout") || !strcmp(name, "--drain-timeout")) {
+			int *dst = name[2] == 's'   ? &o->stop_timeout_ms
+				   : name[2] == 'b' ? &o->backoff_max_ms
+				   : name[2] == 'r' ? &o->ready_timeout_ms
+						    : &o->drain_timeout_ms;
 
 			NEED_VALUE();
 			if (rpd_parse_duration_ms(val, dst))

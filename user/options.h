@@ -44,6 +44,8 @@ struct rpd_options {
 	int stop_signal;
 	int ready_delay_ms; /* -1: only READY=1 counts */
 	int stop_timeout_ms;
+	int ready_timeout_ms; /* a replacement not ready by then has failed */
+	int drain_timeout_ms; /* a replaced or removed worker is killed after this */
 	int backoff_max_ms;
 	int backlog;
 	bool help;
