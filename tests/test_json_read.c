@@ -728,11 +728,13 @@ static void test_ctl_request_errors(void **state)
 	CTL_ERR("policy: NAME must be a word of letters, digits, '-' or '_', got ''", "policy", "");
 	CTL_ERR("policy: NAME must be a word of letters, digits, '-' or '_', got 'a?b'", "policy",
 		"a\nb"); /* a newline would split the request; it is shown as '?' */
-	CTL_ERR("unknown command 'restart'; commands: status, stats, drain SLOT, undrain SLOT, "
-		"weight SLOT W, policy NAME",
-		"restart");
+	CTL_ERR("restart: missing SLOT|all; usage: reuseportctl restart SLOT|all", "restart");
+	CTL_ERR("restart: SLOT must be a non-negative integer or 'all', got 'some'", "restart",
+		"some");
+	CTL_ERR("scale: N must be a number of workers from 1 to 256, got '0'", "scale", "0");
+	CTL_ERR("scale: N must be a number of workers from 1 to 256, got '257'", "scale", "257");
 	CTL_ERR("unknown command 'Status'; commands: status, stats, drain SLOT, undrain SLOT, "
-		"weight SLOT W, policy NAME",
+		"weight SLOT W, policy NAME, restart SLOT|all, scale N",
 		"Status");
 	CTL_ERR_HAS("missing COMMAND; commands: status, stats", "--json");
 	{
@@ -740,8 +742,10 @@ static void test_ctl_request_errors(void **state)
 		const char *none[] = { NULL };
 
 		assert_int_equal(ctl_parse(&a, NULL, none), -EINVAL);
-		assert_string_equal(err, "missing COMMAND; commands: status, stats, drain SLOT, "
-					 "undrain SLOT, weight SLOT W, policy NAME");
+		assert_string_equal(err,
+				    "missing COMMAND; commands: status, stats, drain SLOT, "
+				    "undrain SLOT, weight SLOT W, policy NAME, restart SLOT|all, "
+				    "scale N");
 	}
 	/* Overlong arguments are cut in the message. */
 	{

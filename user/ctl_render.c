@@ -27,7 +27,9 @@
 /* Longest policy name. */
 #define NAME_MAX_LEN 64
 
-#define COMMANDS "status, stats, drain SLOT, undrain SLOT, weight SLOT W, policy NAME"
+#define COMMANDS                                                                                   \
+	"status, stats, drain SLOT, undrain SLOT, weight SLOT W, policy NAME, restart SLOT|all, "  \
+	"scale N"
 
 const char rpd_cli_usage[] =
 	"usage: reuseportctl [--control PATH] [--json] [--timeout DUR] COMMAND [ARGS]\n"
@@ -41,12 +43,16 @@ const char rpd_cli_usage[] =
 	"  undrain SLOT        the slot gets new connections and flows again\n"
 	"  weight SLOT W       W from 0 to 1000; shares follow weights, 0 acts as drain\n"
 	"  policy NAME         switch the steering policy (hash)\n"
+	"  restart SLOT|all    replace the slot's worker (all: every slot, one at a time)\n"
+	"                      without losing a connection; answers when done\n"
+	"  scale N             grow or shrink to N workers; answers when done\n"
 	"\n"
 	"Options:\n"
 	"  --control PATH      control socket (default $" RPD_CLI_ENV_CONTROL ", else\n"
 	"                      " RPD_DEFAULT_CONTROL ")\n"
 	"  --json              print the daemon's response line as received\n"
-	"  --timeout DUR       limit for connecting, sending and receiving (default 5s)\n"
+	"  --timeout DUR       limit for connecting, sending and receiving (default 5s;\n"
+	"                      10m for restart and scale)\n"
 	"  -h, --help          show this help\n"
 	"  -V, --version       show the version\n"
 	"\n"
@@ -159,6 +165,8 @@ static const struct {
 	{ "undrain", RPD_CLI_UNDRAIN, 1, { "SLOT" }, "undrain SLOT" },
 	{ "weight", RPD_CLI_WEIGHT, 2, { "SLOT", "W" }, "weight SLOT W" },
 	{ "policy", RPD_CLI_POLICY, 1, { "NAME" }, "policy NAME" },
+	{ "restart", RPD_CLI_RESTART, 1, { "SLOT|all" }, "restart SLOT|all" },
+	{ "scale", RPD_CLI_SCALE, 1, { "N" }, "scale N" },
 };
 
 int rpd_cli_build_request(int argc, char **argv, char *line, size_t len, char *err, size_t errlen)
@@ -207,6 +215,25 @@ int rpd_cli_build_request(int argc, char **argv, char *line, size_t len, char *e
 				    echo(e, argv[2]));
 		n = snprintf(line, len, "weight %lu %lu\n", slot, w);
 		break;
+	case RPD_CLI_RESTART:
+		if (!strcmp(argv[1], "all")) {
+			n = snprintf(line, len, "restart all\n");
+			break;
+		}
+		if (parse_uint(argv[1], INT_MAX, &slot))
+			return fail(
+				err, errlen,
+				"restart: SLOT must be a non-negative integer or 'all', got '%s'",
+				echo(e, argv[1]));
+		n = snprintf(line, len, "restart %lu\n", slot);
+		break;
+	case RPD_CLI_SCALE:
+		if (parse_uint(argv[1], 256, &w) || w < 1)
+			return fail(err, errlen,
+				    "scale: N must be a number of workers from 1 to 256, got '%s'",
+				    echo(e, argv[1]));
+		n = snprintf(line, len, "scale %lu\n", w);
+		break;
 	case RPD_CLI_POLICY:
 		if (!is_word(argv[1]))
 			return fail(err, errlen,
@@ -251,7 +278,7 @@ int rpd_cli_parse_args(struct rpd_cli_args *a, int argc, char **argv, const char
 		       char *err, size_t errlen)
 {
 	char *words[4]; /* COMMAND and up to three more: enough to name an extra one */
-	bool options_done = false;
+	bool options_done = false, timeout_given = false;
 	int nwords = 0, ret;
 	char e[ECHO];
 
@@ -303,7 +330,8 @@ int rpd_cli_parse_args(struct rpd_cli_args *a, int argc, char **argv, const char
 					return ret;
 				a->control = val;
 				a->control_from = name;
-			} else if (rpd_cli_parse_timeout(val, &a->timeout_ms)) {
+			} else if ((timeout_given = true,
+				    rpd_cli_parse_timeout(val, &a->timeout_ms))) {
 				return fail(
 					err, errlen,
 					"--timeout: expected a duration above 0 such as 500ms or "
@@ -339,6 +367,8 @@ int rpd_cli_parse_args(struct rpd_cli_args *a, int argc, char **argv, const char
 	if (ret < 0)
 		return ret;
 	a->cmd = ret;
+	if (!timeout_given && (a->cmd == RPD_CLI_RESTART || a->cmd == RPD_CLI_SCALE))
+		a->timeout_ms = RPD_CLI_CHANGE_TIMEOUT_MS;
 	return 0;
 }
 
@@ -619,6 +649,26 @@ int rpd_cli_render_policy(const struct rpd_jv *resp, FILE *out)
 	return done(out);
 }
 
+int rpd_cli_render_change(const struct rpd_jv *resp, FILE *out)
+{
+	const struct rpd_jv *list = rpd_jv_get(resp, "restarted");
+	char a[CELL], b[CELL];
+
+	if (rpd_jv_type(list) == RPD_JV_ARRAY) {
+		fprintf(out, "restarted:");
+		for (size_t i = 0; i < rpd_jv_len(list); i++) {
+			const struct rpd_jv *e = rpd_jv_at(list, i);
+
+			fprintf(out, " slot %s (generation %s)%s", field(e, "slot", a),
+				field(e, "generation", b), i + 1 < rpd_jv_len(list) ? "," : "");
+		}
+	} else {
+		fprintf(out, "scaled to %s workers", field(resp, "workers", a));
+	}
+	fprintf(out, " in %s ms\n", field(resp, "elapsed_ms", a));
+	return done(out);
+}
+
 int rpd_cli_render(enum rpd_cli_cmd cmd, const struct rpd_jv *resp, FILE *out)
 {
 	switch (cmd) {
@@ -632,6 +682,9 @@ int rpd_cli_render(enum rpd_cli_cmd cmd, const struct rpd_jv *resp, FILE *out)
 		return rpd_cli_render_slot(resp, out);
 	case RPD_CLI_POLICY:
 		return rpd_cli_render_policy(resp, out);
+	case RPD_CLI_RESTART:
+	case RPD_CLI_SCALE:
+		return rpd_cli_render_change(resp, out);
 	}
 	return -EINVAL;
 }

@@ -21,6 +21,8 @@
 #define RPD_CLI_VERSION "0.1.0"
 #define RPD_CLI_ENV_CONTROL "REUSEPORTD_CONTROL"
 #define RPD_CLI_DEFAULT_TIMEOUT_MS 5000
+/* restart and scale answer when the change is done: workers' start-up may take a while */
+#define RPD_CLI_CHANGE_TIMEOUT_MS 600000
 /* A request line, newline included, is at most this long (the daemon's limit). */
 #define RPD_CLI_REQUEST_MAX 4096
 /* A response line, newline included, is at most this long. */
@@ -35,6 +37,8 @@ enum rpd_cli_cmd {
 	RPD_CLI_UNDRAIN,
 	RPD_CLI_WEIGHT,
 	RPD_CLI_POLICY,
+	RPD_CLI_RESTART,
+	RPD_CLI_SCALE,
 };
 
 struct rpd_cli_args {
@@ -89,6 +93,7 @@ int rpd_cli_render_status(const struct rpd_jv *resp, FILE *out);
 int rpd_cli_render_stats(const struct rpd_jv *resp, FILE *out);
 int rpd_cli_render_slot(const struct rpd_jv *resp, FILE *out); /* drain, undrain, weight */
 int rpd_cli_render_policy(const struct rpd_jv *resp, FILE *out);
+int rpd_cli_render_change(const struct rpd_jv *resp, FILE *out); /* restart, scale */
 
 /* The text printed by --help. */
 extern const char rpd_cli_usage[];
