@@ -52,7 +52,7 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static const char usage_text[] =
-	"usage: " PROG " [--delay-ms N]\n"
+	"usage: " PROG " [--delay-ms N] [--stop-abrupt]\n"
 	"\n"
 	"Demo worker of reuseportd, started in each worker slot by socket activation.\n"
 	"Serves the sockets passed as fds 3.. (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES):\n"
@@ -62,6 +62,8 @@ static const char usage_text[] =
 	"\n"
 	"  --delay-ms N   wait N milliseconds before sending each HTTP response\n"
 	"                 (0..3600000, default 0), to simulate a slow worker\n"
+	"  --stop-abrupt  on SIGTERM close the listening sockets at once, without first\n"
+	"                 taking what is queued on them (as many servers do)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"Environment: REUSEPORTD_SLOT and REUSEPORTD_GENERATION (default 0) appear in\n"
@@ -143,6 +145,7 @@ struct conn {
 	uint64_t last_active;
 	uint64_t due; /* --delay-ms: output is held until then; 0 when not held */
 	bool close_after; /* close once the output is flushed */
+	bool answered; /* at least one request answered: idle now means between requests */
 	bool lingering; /* write side shut down, discarding input until the client closes */
 	uint64_t linger_until;
 	struct link all; /* worker.conns, least recently active first */
@@ -154,6 +157,7 @@ struct worker {
 	unsigned long gen;
 	pid_t pid;
 	unsigned long delay_ms;
+	bool stop_abrupt; /* --stop-abrupt: do not take in what is queued before closing */
 	int epfd;
 	int sigfd;
 	int spare_fd; /* given up to accept-and-drop when out of file descriptors */
@@ -271,6 +275,10 @@ static int parse_args(int argc, char **argv, struct worker *w, bool *help)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			*help = true;
 			return 0;
+		}
+		if (!strcmp(a, "--stop-abrupt")) {
+			w->stop_abrupt = true;
+			continue;
 		}
 		if (!strcmp(a, "--delay-ms")) {
 			if (i + 1 >= argc) {
@@ -699,6 +707,7 @@ static void conn_queue_response(struct worker *w, struct conn *c, const struct h
 	if (!req->keep_alive)
 		c->close_after = true;
 	w->served_requests++;
+	c->answered = true;
 }
 
 /* Answers the complete requests in the input; returns true when output was queued. */
@@ -861,7 +870,9 @@ static void conn_run(struct worker *w, struct conn *c)
 		if (n == -EAGAIN || n == -EWOULDBLOCK) {
 			if (c->in_len)
 				return; /* in the middle of a request */
-			if (w->stopping)
+			/* Stopping: a connection between requests closes now; one whose first
+			 * request is still on its way (a client that just connected) is served. */
+			if (w->stopping && c->answered)
 				break; /* idle */
 			free(c->bufs);
 			c->bufs = NULL;
@@ -984,7 +995,8 @@ static void worker_read_signals(struct worker *w)
 
 /*
  * Graceful stop: take in everything already waiting on the sockets, close them, then let
- * each connection finish its current request; idle connections close now.
+ * each connection finish its current request; connections idle between requests close now,
+ * and connections that have not yet sent their first request get it answered.
  */
 static void worker_begin_stop(struct worker *w)
 {
@@ -998,7 +1010,7 @@ static void worker_begin_stop(struct worker *w)
 	logmsg("received %s: stopping", signal_name(w->stop_signo));
 	notify("STOPPING=1");
 
-	for (i = 0; i < w->nlisteners; i++) {
+	for (i = 0; i < w->nlisteners && !w->stop_abrupt; i++) {
 		l = &w->listeners[i];
 		if (l->type == SOCK_STREAM)
 			listener_accept(w, l);
