@@ -7,6 +7,9 @@
  *
  * Owns: nothing of the product; a measuring instrument. Usage:
  *   rpd-bench-ctl --control PATH [--rate N] [--duration S] [--slot S] [--weights A,B]
+ *                 [--restart-slots N]
+ * With --restart-slots N it sends "restart 0", "restart 1", ... "restart N-1", round robin,
+ * instead of weight changes (a restart answers once the replacement is ready).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +39,7 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	double rate = 100, duration = 10, *rtt, t0, next;
-	int slot = 0, wa = 2, wb = 1, fd, n = 0, errors = 0, max;
+	int slot = 0, wa = 2, wb = 1, fd, n = 0, errors = 0, max, restart_slots = 0;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
 	for (int i = 1; i < argc; i++) {
@@ -48,6 +51,8 @@ int main(int argc, char **argv)
 			duration = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--slot") && i + 1 < argc)
 			slot = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--restart-slots") && i + 1 < argc)
+			restart_slots = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
 			sscanf(argv[++i], "%d,%d", &wa, &wb);
 		else {
@@ -79,7 +84,10 @@ int main(int argc, char **argv)
 		while (now() < next)
 			usleep(100);
 		next += 1.0 / rate;
-		len = snprintf(req, sizeof(req), "weight %d %d\n", slot, n % 2 ? wb : wa);
+		if (restart_slots > 0)
+			len = snprintf(req, sizeof(req), "restart %d\n", n % restart_slots);
+		else
+			len = snprintf(req, sizeof(req), "weight %d %d\n", slot, n % 2 ? wb : wa);
 		start = now();
 		if (write(fd, req, len) != len)
 			return 3;
@@ -94,12 +102,15 @@ int main(int argc, char **argv)
 		}
 		resp[used] = '\0';
 		rtt[n++] = (now() - start) * 1e6;
-		if (!strstr(resp, "\"ok\":true"))
+		if (!strstr(resp, "\"ok\":true")) {
 			errors++;
+			fprintf(stderr, "rpd-bench-ctl: %s -> %s", req, resp);
+		}
 	}
 	qsort(rtt, n, sizeof(*rtt), cmp);
-	printf("changes %d errors %d rate_per_s %.1f rtt_us p50 %.0f p99 %.0f max %.0f\n", n,
-	       errors, n / (now() - t0), rtt[n / 2], rtt[(int)(n * 0.99)], rtt[n - 1]);
+	printf("%s %d errors %d rate_per_s %.1f rtt_us p50 %.0f p99 %.0f max %.0f\n",
+	       restart_slots > 0 ? "restarts" : "changes", n, errors, n / (now() - t0), rtt[n / 2],
+	       rtt[(int)(n * 0.99)], rtt[n - 1]);
 	free(rtt);
 	return errors ? 1 : 0;
 }
