@@ -18,7 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
 #include "harness.h"
+#include "drop_ack.skel.h"
 
 #define H_CTL RPD_BUILD_DIR "/reuseportctl"
 
@@ -335,6 +341,88 @@ static void test_queued_connections_migrate(void **state)
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
 }
 
+/*
+ * Half-open requests (NEW_SYN_RECV) on a slot whose socket closes: the clients' final ACKs
+ * are dropped (XDP on lo), so the server holds requests, not connections, when slot 3 leaves.
+ * When the clients' first data arrives, the kernel migrates each request through the program
+ * to a ready slot, where it completes and is served; the migration counter agrees.
+ */
+static void test_half_open_requests_migrate(void **state)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+	const char *args[] = { "--workers",
+			       "4",
+			       "--user",
+			       "root",
+			       "--drain-timeout",
+			       "2s",
+			       "--listen",
+			       "tcp://127.0.0.1:8080",
+			       NULL };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(8080) };
+	struct drop_ack *skel;
+	struct h_daemon d;
+	int fds[100], answered = 0, ifindex = if_nametoindex("lo");
+	long before, queued, migrated = 0;
+
+	(void)state;
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	start(&d, args);
+	skel = drop_ack__open_and_load();
+	assert_non_null(skel);
+	skel->bss->port = 8080;
+	assert_int_equal(bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.drop_bare_ack),
+					XDP_FLAGS_SKB_MODE, NULL),
+			 0);
+	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	before = stat_of(out, "tcp:127.0.0.1:8080", 3, "selected");
+
+	for (int i = 0; i < 100; i++) {
+		struct pollfd p;
+
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_true(connect(fds[i], (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
+			    errno == EINPROGRESS);
+		p = (struct pollfd){ fds[i], POLLOUT, 0 };
+		assert_int_equal(poll(&p, 1, 5000), 1); /* SYN-ACK arrived: "established" */
+	}
+	h_sleep_ms(100);
+	assert_true(skel->bss->dropped >= 100);
+	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	queued = stat_of(out, "tcp:127.0.0.1:8080", 3, "selected") - before;
+	assert_true(queued > 5);
+
+	/* Slot 3 leaves while its requests are half-open. */
+	assert_int_equal(ctl(&d, "scale", "3"), 0);
+	assert_int_equal(h_log_wait(&d, "worker slot=3", 1000), 0);
+	h_sleep_ms(300);
+	assert_int_equal(bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL), 0);
+
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL), sizeof(req) - 1);
+	for (int i = 0; i < 100; i++) {
+		struct pollfd p = { fds[i], POLLIN, 0 };
+		char buf[512];
+		ssize_t n;
+
+		if (poll(&p, 1, 10000) == 1 && (n = recv(fds[i], buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = '\0';
+			answered += strstr(buf, "200 OK") && !strstr(buf, "slot=3 ");
+		}
+		close(fds[i]);
+	}
+	drop_ack__destroy(skel);
+	assert_int_equal(answered, 100);
+	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	for (int s = 0; s < 3; s++)
+		migrated += stat_of(out, "tcp:127.0.0.1:8080", s, "migrated");
+	if (migrated != queued)
+		fail_msg("%ld requests were half-open on slot 3 but %ld migrated: %s", queued,
+			 migrated, out);
+	assert_int_equal(h_daemon_stop(&d, 15000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +435,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_change_refused, h_setup,
 						h_teardown),
 		cmocka_unit_test_setup_teardown(test_queued_connections_migrate, h_setup,
+						h_teardown),
+		cmocka_unit_test_setup_teardown(test_half_open_requests_migrate, h_setup,
 						h_teardown),
 	};
 

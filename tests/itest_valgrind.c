@@ -43,6 +43,29 @@ static void test_daemon_leak_free(void **state)
 	assert_int_equal(kill(h_worker_pid(&d, 1), SIGKILL), 0);
 	assert_int_equal(h_log_wait(&d, "gen=2 ready", 20000), 0);
 	assert_int_equal(h_run(tcp, out, sizeof(out), 60000, NULL), 0);
+	/* Control requests, a rolling restart and scaling through every code path once. */
+	{
+		const char *cmds[][3] = { { "--json", "status", NULL }, { "--json", "stats", NULL },
+					  { "weight", "0", "3" },	{ "drain", "1", NULL },
+					  { "restart", "all", NULL },	{ "scale", "2", NULL },
+					  { "scale", "5", NULL },	{ "undrain", "1", NULL } };
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			const char *argv[] = { RPD_BUILD_DIR "/reuseportctl",
+					       "--control",
+					       d.control,
+					       cmds[i][0],
+					       cmds[i][1],
+					       cmds[i][2],
+					       NULL };
+
+			r = h_run(argv, out, sizeof(out), 120000, NULL);
+			if (r != 0)
+				fail_msg("reuseportctl %s %s: exit %d: %s", cmds[i][0],
+					 cmds[i][1] ? cmds[i][1] : "", r, out);
+		}
+	}
+	assert_int_equal(h_run(tcp, out, sizeof(out), 60000, NULL), 0);
 	r = h_daemon_stop(&d, 60000);
 	if (r != 0)
 		fail_msg("valgrind reported errors or leaks (exit %d):\n%s", r, h_daemon_log(&d));
