@@ -11,6 +11,8 @@
  * over the whole group, including sockets outside the sockarray.
  */
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "rpd_abi.h"
@@ -61,10 +63,40 @@ static __always_inline int drop(__u32 reason)
 	return SK_DROP;
 }
 
+/* A fixed, well-spread 32-bit mix (murmur3 finaliser). */
+static __always_inline __u32 mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	return h ^ (h >> 16);
+}
+
+/* src policy: hash of the client's address from the IP header; 0 when unreadable. */
+static __always_inline int source_hash(struct sk_reuseport_md *md, __u32 *hash)
+{
+	__u32 a[4];
+
+	if (md->eth_protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes_relative(md, 12, a, 4, BPF_HDR_START_NET))
+			return -1;
+		*hash = mix32(a[0]);
+		return 0;
+	}
+	if (md->eth_protocol == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes_relative(md, 8, a, 16, BPF_HDR_START_NET))
+			return -1;
+		*hash = mix32(a[0] ^ mix32(a[1] ^ mix32(a[2] ^ mix32(a[3]))));
+		return 0;
+	}
+	return -1;
+}
+
 SEC("sk_reuseport/migrate")
 int rpd_select(struct sk_reuseport_md *md)
 {
-	__u32 zero = 0, idx, slot, size, step, i, buf, *active;
+	__u32 zero = 0, idx, slot, size, step, i, buf, *active, hash, reason, cpu;
 	struct rpd_table *table;
 	int migrating;
 
@@ -80,8 +112,27 @@ int rpd_select(struct sk_reuseport_md *md)
 	if (!size || size > RPD_TABLE_SIZE)
 		return drop(RPD_R_NO_TABLE);
 
+	hash = md->hash;
+	reason = migrating ? RPD_R_MIGRATED : RPD_R_SELECTED;
+	if (table->policy == RPD_POLICY_SRC && !migrating) {
+		reason = source_hash(md, &hash) ? RPD_R_SRC_NOADDR : RPD_R_SRC;
+		if (reason == RPD_R_SRC_NOADDR)
+			hash = md->hash;
+	} else if (table->policy == RPD_POLICY_CPU && !migrating) {
+		cpu = bpf_get_smp_processor_id();
+		reason = RPD_R_CPU_FALLBACK;
+		if (cpu < RPD_MAX_CPUS) {
+			slot = table->cpu_slot[cpu][md->hash % RPD_CPU_TABLE];
+			if (slot < RPD_MAX_SLOTS &&
+			    bpf_sk_select_reuseport(md, &rpd_socks, &slot, 0) == 0) {
+				count(slot, RPD_R_CPU);
+				return SK_PASS;
+			}
+		}
+	}
+
 	/* Multiply-shift maps the 32-bit hash onto the table without a division. */
-	idx = ((__u64)md->hash * size) >> 32;
+	idx = ((__u64)hash * size) >> 32;
 	/* Probes step by about 0.618 of the table: far from this entry, likely another slot. */
 	step = ((__u64)size * 40503) >> 16;
 
@@ -100,7 +151,7 @@ int rpd_select(struct sk_reuseport_md *md)
 			return drop(RPD_R_NO_READY);
 		if (slot < RPD_MAX_SLOTS &&
 		    bpf_sk_select_reuseport(md, &rpd_socks, &slot, 0) == 0) {
-			count(slot, migrating ? RPD_R_MIGRATED : i ? RPD_R_PROBED : RPD_R_SELECTED);
+			count(slot, i && !migrating ? RPD_R_PROBED : reason);
 			return SK_PASS;
 		}
 		idx = (idx + step) % size;

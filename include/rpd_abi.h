@@ -44,19 +44,29 @@
 /* Steering policies (rpd_table.policy). */
 enum rpd_policy {
 	RPD_POLICY_HASH = 0, /* kernel 4-tuple hash through the consistent table */
+	RPD_POLICY_SRC, /* source address hashed through the same table: client affinity */
+	RPD_POLICY_CPU, /* the slot pinned to the CPU handling the packet, else hash */
 	RPD_POLICY_MAX,
 };
 
 /* Why the program decided what it decided: one per-CPU counter per slot and reason. */
 enum rpd_reason {
-	RPD_R_SELECTED = 0, /* table entry selected */
+	RPD_R_SELECTED = 0, /* hash: table entry selected */
 	RPD_R_MIGRATED, /* a closing listener's request/child moved to this slot */
 	RPD_R_PROBED, /* table entry's socket failed; a probed entry was selected */
 	RPD_R_NO_READY, /* no usable slot in the table: dropped */
 	RPD_R_SELECT_ERR, /* every probe failed to select: dropped */
-	RPD_R_NO_TABLE, /* no table published yet (or config missing): dropped */
+	RPD_R_NO_TABLE, /* no table published yet: dropped */
+	RPD_R_SRC, /* src: the source address's entry selected */
+	RPD_R_SRC_NOADDR, /* src: no readable IP header; the 4-tuple hash decided */
+	RPD_R_CPU, /* cpu: a slot pinned to this CPU selected */
+	RPD_R_CPU_FALLBACK, /* cpu: no usable slot on this CPU; the 4-tuple hash decided */
 	RPD_R_MAX,
 };
+
+/* cpu policy: for each CPU, a small table of the usable slots pinned to it (weighted). */
+#define RPD_MAX_CPUS 64
+#define RPD_CPU_TABLE 64
 
 /* Index of the stats entry that counts decisions which reached no slot (drops). */
 #define RPD_STATS_NOSLOT RPD_MAX_SLOTS
@@ -72,6 +82,7 @@ struct rpd_table {
 	__u16 policy; /* enum rpd_policy */
 	__u16 nslots; /* configured slots (entries are < nslots or RPD_SLOT_NONE) */
 	__u64 generation; /* bumped on every publish, for observers */
+	__u16 cpu_slot[RPD_MAX_CPUS][RPD_CPU_TABLE]; /* RPD_SLOT_NONE: no slot on that CPU */
 	__u16 slot[RPD_TABLE_SIZE];
 	__u16 pad[3];
 };
@@ -81,7 +92,9 @@ struct rpd_slot_stats {
 	__u64 reason[RPD_R_MAX];
 };
 
-_Static_assert(sizeof(struct rpd_table) == 16 + 2 * RPD_TABLE_SIZE + 6, "rpd_table layout");
+_Static_assert(sizeof(struct rpd_table) ==
+		       16 + 2 * RPD_MAX_CPUS * RPD_CPU_TABLE + 2 * RPD_TABLE_SIZE + 6,
+	       "rpd_table layout");
 _Static_assert(RPD_MAX_SLOTS < RPD_SLOT_NONE, "slot numbers must fit a table entry");
 _Static_assert(sizeof(struct rpd_slot_stats) == 8 * RPD_R_MAX, "rpd_slot_stats layout");
 _Static_assert(RPD_MAX_SLOTS < RPD_TABLE_SIZE / 100, "table too small for the slot count");

@@ -46,6 +46,10 @@ static void test_commands(void **state)
 	assert_int_equal(parse("policy hash", &r), 0);
 	assert_int_equal(r.cmd, RPD_CTL_POLICY);
 	assert_int_equal(r.policy, RPD_POLICY_HASH);
+	assert_int_equal(parse("policy src", &r), 0);
+	assert_int_equal(r.policy, RPD_POLICY_SRC);
+	assert_int_equal(parse("policy cpu", &r), 0);
+	assert_int_equal(r.policy, RPD_POLICY_CPU);
 	assert_int_equal(parse("restart 2", &r), 0);
 	assert_int_equal(r.cmd, RPD_CTL_RESTART);
 	assert_int_equal(r.slot, 2);
@@ -92,7 +96,7 @@ static void test_errors(void **state)
 	BAD("weight 1 2.5", "got '2.5'");
 	BAD("weight 1 0x10", "got '0x10'");
 	BAD("policy", "usage: policy NAME");
-	BAD("policy roundrobin", "unknown policy 'roundrobin'; known: hash");
+	BAD("policy roundrobin", "unknown policy 'roundrobin'; known: hash, src, cpu");
 	BAD("a b c d e", "too many words");
 }
 

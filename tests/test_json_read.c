@@ -34,7 +34,8 @@ static const char status_doc[] =
 static const char stats_doc[] =
 	"{\"ok\": true, \"listeners\": [{\"name\": \"tcp:127.0.0.1:8080\","
 	" \"slots\": [{\"slot\": 0,"
-	" \"selected\": 100, \"migrated\": 0, \"probed\": 0}], \"drops\": {\"no_ready\": 0,"
+	" \"selected\": 100, \"migrated\": 0, \"probed\": 0, \"src\": 0, \"src_noaddr\": 0,"
+	" \"cpu\": 7, \"cpu_fallback\": 1}], \"drops\": {\"no_ready\": 0,"
 	" \"select_error\": 0, \"no_table\": 0}}]}";
 static const char slot_doc[] = "{\"ok\": true, \"slot\": 3, \"weight\": 1, \"drained\": true,"
 			       " \"changed\": true, \"table_generation\": 8}";
@@ -1014,8 +1015,8 @@ static void test_render_stats(void **state)
 	(void)state;
 	RENDERS(rpd_cli_render_stats, stats_doc,
 		"listener tcp:127.0.0.1:8080\n"
-		"SLOT  SELECTED  MIGRATED  PROBED\n"
-		"   0       100         0       0\n"
+		"SLOT  SELECTED  MIGRATED  PROBED  SRC  SRC_NOADDR  CPU  CPU_FALLBACK\n"
+		"   0       100         0       0    0           0    7             1\n"
 		"drops: no_ready 0  select_error 0  no_table 0\n");
 
 	RENDERS(rpd_cli_render_stats,
@@ -1025,13 +1026,13 @@ static void test_render_stats(void **state)
 		" \"drops\": {\"no_ready\": 5, \"select_error\": 1, \"no_table\": 2}},"
 		" {\"name\": \"udp:127.0.0.1:8080\"}]}",
 		"listener tcp:127.0.0.1:8080\n"
-		"SLOT  SELECTED  MIGRATED  PROBED\n"
-		"   0   1234567         3      12\n"
-		"  12         9         0       0\n"
+		"SLOT  SELECTED  MIGRATED  PROBED  SRC  SRC_NOADDR  CPU  CPU_FALLBACK\n"
+		"   0   1234567         3      12    -           -    -             -\n"
+		"  12         9         0       0    -           -    -             -\n"
 		"drops: no_ready 5  select_error 1  no_table 2\n"
 		"\n"
 		"listener udp:127.0.0.1:8080\n"
-		"SLOT  SELECTED  MIGRATED  PROBED\n"
+		"SLOT  SELECTED  MIGRATED  PROBED  SRC  SRC_NOADDR  CPU  CPU_FALLBACK\n"
 		"drops: no_ready -  select_error -  no_table -\n");
 
 	RENDERS(rpd_cli_render_stats, "{\"ok\": true}", "listeners: -\n");
@@ -1039,7 +1040,7 @@ static void test_render_stats(void **state)
 	RENDERS(rpd_cli_render_stats, NULL, "listeners: -\n");
 	RENDERS(rpd_cli_render_stats, "{\"listeners\": [7]}",
 		"listener -\n"
-		"SLOT  SELECTED  MIGRATED  PROBED\n"
+		"SLOT  SELECTED  MIGRATED  PROBED  SRC  SRC_NOADDR  CPU  CPU_FALLBACK\n"
 		"drops: no_ready -  select_error -  no_table -\n");
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "options.h"
+#include "rpd_abi.h"
 
 static char err[512];
 
@@ -63,6 +64,11 @@ static void test_defaults(void **state)
 	assert_int_equal(o.stop_signal, SIGTERM);
 	assert_int_equal(o.ready_delay_ms, 1000);
 	assert_int_equal(o.log_level, RPD_LOG_INFO);
+	assert_int_equal(o.policy, RPD_POLICY_HASH);
+	assert_true(o.avoid_stall);
+	assert_int_equal(o.stall_ms, 100);
+	assert_int_equal(o.ready_timeout_ms, 30000);
+	assert_int_equal(o.drain_timeout_ms, 30000);
 }
 
 static void test_listen_urls(void **state)
@@ -130,6 +136,16 @@ static void test_flags(void **state)
 	assert_int_equal(o.backoff_max_ms, 120000);
 	assert_int_equal(o.backlog, 128);
 	assert_int_equal(o.log_level, RPD_LOG_DEBUG);
+	PARSE_OK(&o, "--policy", "src", "--pin-workers", "--no-avoid-stall", "--stall-after",
+		 "250ms", "--stall-interval", "5ms", "--ready-timeout", "3s", "--drain-timeout",
+		 "1m");
+	assert_int_equal(o.policy, RPD_POLICY_SRC);
+	assert_true(o.pin_workers);
+	assert_false(o.avoid_stall);
+	assert_int_equal(o.stall_ms, 250);
+	assert_int_equal(o.stall_interval_ms, 5);
+	assert_int_equal(o.ready_timeout_ms, 3000);
+	assert_int_equal(o.drain_timeout_ms, 60000);
 	PARSE_OK(&o, "--ready-delay", "notify", "--stop-signal", "usr1");
 	assert_int_equal(o.ready_delay_ms, -1);
 	assert_int_equal(o.stop_signal, SIGUSR1);
@@ -175,6 +191,9 @@ static void test_flag_errors(void **state)
 	PARSE_ERR("--backoff-max: expected a duration", "--backoff-max", "5h");
 	PARSE_ERR("--backlog: expected a number from 1 to 65535", "--backlog", "0");
 	PARSE_ERR("--log-level: expected error, warn, info or debug", "--log-level", "loud");
+	PARSE_ERR("--policy: unknown policy 'rr'; known: hash, src, cpu", "--policy", "rr");
+	PARSE_ERR("--stall-after: expected a duration of at least 1ms", "--stall-after", "0");
+	PARSE_ERR("--drain-timeout: expected a duration", "--drain-timeout", "soon");
 }
 
 static void test_durations_and_signals(void **state)

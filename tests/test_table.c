@@ -234,6 +234,31 @@ static void test_small_tables(void **state)
 	free(t);
 }
 
+static void test_cpu_tables(void **state)
+{
+	static uint16_t cpu_slot[RPD_MAX_CPUS][RPD_CPU_TABLE];
+	uint32_t w[6] = { 1, 1, 1, 1, 3, 1 };
+	uint8_t u[6] = { 1, 1, 1, 0, 1, 1 };
+	int pin[6] = { 0, 1, 0, 1, 0, -1 }; /* slot 5 not pinned, slot 3 not usable */
+	int counts[6] = { 0 };
+
+	(void)state;
+	assert_int_equal(rpd_cpu_table_build(cpu_slot, 6, w, u, pin), 2);
+	for (int e = 0; e < RPD_CPU_TABLE; e++) {
+		assert_true(cpu_slot[0][e] == 0 || cpu_slot[0][e] == 2 || cpu_slot[0][e] == 4);
+		assert_int_equal(cpu_slot[1][e], 1); /* slot 3 is not usable */
+		assert_int_equal(cpu_slot[2][e], RPD_SLOT_NONE);
+		counts[cpu_slot[0][e]]++;
+	}
+	/* Weights 1:1:3 on CPU 0 over 64 entries. */
+	assert_true(abs(counts[4] - 64 * 3 / 5) <= 1);
+	assert_true(abs(counts[0] - 64 / 5) <= 1 && abs(counts[2] - 64 / 5) <= 1);
+	/* Nothing usable on any CPU: every entry empty. */
+	memset(u, 0, sizeof(u));
+	assert_int_equal(rpd_cpu_table_build(cpu_slot, 6, w, u, pin), 0);
+	assert_int_equal(cpu_slot[0][0], RPD_SLOT_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_size_for),
 		cmocka_unit_test(test_small_tables),
+		cmocka_unit_test(test_cpu_tables),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -594,6 +594,10 @@ int rpd_cli_render_stats(const struct rpd_jv *resp, FILE *out)
 		{ "SELECTED", "selected", true, fmt_value },
 		{ "MIGRATED", "migrated", true, fmt_value },
 		{ "PROBED", "probed", true, fmt_value },
+		{ "SRC", "src", true, fmt_value },
+		{ "SRC_NOADDR", "src_noaddr", true, fmt_value },
+		{ "CPU", "cpu", true, fmt_value },
+		{ "CPU_FALLBACK", "cpu_fallback", true, fmt_value },
 	};
 	const struct rpd_jv *listeners = rpd_jv_get(resp, "listeners");
 	char a[CELL], b[CELL], c[CELL];

@@ -14,6 +14,8 @@
 
 static const char *const policy_names[RPD_POLICY_MAX] = {
 	[RPD_POLICY_HASH] = "hash",
+	[RPD_POLICY_SRC] = "src",
+	[RPD_POLICY_CPU] = "cpu",
 };
 
 int rpd_policy_parse(const char *name)
@@ -127,8 +129,8 @@ int rpd_ctl_parse(const char *line, size_t len, struct rpd_ctl_req *req, char *e
 		req->cmd = RPD_CTL_POLICY;
 		req->policy = rpd_policy_parse(words[1]);
 		if (req->policy < 0)
-			return fail(err, errlen, -EINVAL, "unknown policy '%.32s'; known: hash",
-				    words[1]);
+			return fail(err, errlen, -EINVAL,
+				    "unknown policy '%.32s'; known: hash, src, cpu", words[1]);
 	} else if (!strcmp(words[0], "restart")) {
 		ARGS(2, "restart SLOT|all");
 		req->cmd = RPD_CTL_RESTART;

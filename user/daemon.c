@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,6 +52,35 @@ static void notify_parent(const char *msg)
 		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
 		pr_debug("notify %s: %s", path, strerror(errno));
 	close(fd);
+}
+
+/* --pin-workers: slot s runs on the (s mod n)-th CPU the daemon may use. */
+static void pin_workers(struct rpd_daemon *d)
+{
+	int cpus[CPU_SETSIZE], n = 0;
+	cpu_set_t set;
+
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
+		d->sup.pin_cpu[s] = -1;
+	if (!d->run->opt->pin_workers)
+		goto out;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0) {
+		pr_warn("--pin-workers: cannot read this process's CPUs (%s); workers are not "
+			"pinned",
+			strerror(errno));
+		goto out;
+	}
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	for (unsigned int s = 0; s < RPD_MAX_SLOTS && n; s++)
+		d->sup.pin_cpu[s] = cpus[s % n];
+	pr_info("workers pinned: slot s runs on CPU %d + (s mod %d) of the allowed set", cpus[0],
+		n);
+out:
+	if (d->policy == RPD_POLICY_CPU && d->sup.pin_cpu[0] < 0)
+		pr_warn("policy cpu without --pin-workers: no slot belongs to a CPU, so every "
+			"decision falls back to hash");
 }
 
 static int slot_fds(void *ctx, unsigned int slot, int *fds)
@@ -101,12 +131,21 @@ int rpd_daemon_publish(struct rpd_daemon *d)
 	unsigned int n = d->table_slots;
 	int nusable, err;
 
+	unsigned int healthy = 0;
+
 	for (unsigned int s = 0; s < n; s++) {
 		weight[s] = d->weight[s];
 		usable[s] = s < d->active && !d->sup.stopping && !d->drained[s] &&
 			    d->sup.w[s].state == RPD_W_READY;
+		healthy += usable[s] && weight[s] && !d->stalled[s];
 	}
+	/* Stalled slots leave the table, unless every usable one is stalled: that is overload,
+	 * and dropping everything would be worse than queueing. */
+	for (unsigned int s = 0; s < n && healthy; s++)
+		usable[s] = usable[s] && !d->stalled[s];
 	d->table->policy = d->policy;
+	if (d->policy == RPD_POLICY_CPU)
+		rpd_cpu_table_build(d->table->cpu_slot, n, weight, usable, d->sup.pin_cpu);
 	nusable = rpd_table_build(d->table->slot, d->table->size, n, weight, usable);
 	if (nusable < 0) {
 		pr_err("policy table: cannot build: %s", strerror(-nusable));
@@ -129,10 +168,23 @@ int rpd_daemon_publish(struct rpd_daemon *d)
 /* ---- control requests ---- */
 
 static const char *const reason_keys[RPD_R_MAX] = {
-	[RPD_R_SELECTED] = "selected",	     [RPD_R_MIGRATED] = "migrated",
-	[RPD_R_PROBED] = "probed",	     [RPD_R_NO_READY] = "no_ready",
-	[RPD_R_SELECT_ERR] = "select_error", [RPD_R_NO_TABLE] = "no_table",
+	[RPD_R_SELECTED] = "selected",
+	[RPD_R_MIGRATED] = "migrated",
+	[RPD_R_PROBED] = "probed",
+	[RPD_R_NO_READY] = "no_ready",
+	[RPD_R_SELECT_ERR] = "select_error",
+	[RPD_R_NO_TABLE] = "no_table",
+	[RPD_R_SRC] = "src",
+	[RPD_R_SRC_NOADDR] = "src_noaddr",
+	[RPD_R_CPU] = "cpu",
+	[RPD_R_CPU_FALLBACK] = "cpu_fallback",
 };
+
+/* Decisions that reached a slot; the others are drops (counted under no slot). */
+static bool reason_steers(int r)
+{
+	return r != RPD_R_NO_READY && r != RPD_R_SELECT_ERR && r != RPD_R_NO_TABLE;
+}
 
 static const char *slot_state(const struct rpd_daemon *d, unsigned int s)
 {
@@ -153,6 +205,8 @@ static const char *slot_excluded(const struct rpd_daemon *d, unsigned int s)
 		return "weight 0";
 	if (d->sup.w[s].state != RPD_W_READY)
 		return "not ready";
+	if (d->stalled[s])
+		return "stalled";
 	return NULL;
 }
 
@@ -256,9 +310,13 @@ static int reply_status(struct rpd_daemon *d, struct rpd_json *j)
 		} else {
 			rpd_json_null(j, "replacement");
 		}
-		rpd_json_uint(j, "steered",
-			      st->reason[RPD_R_SELECTED] + st->reason[RPD_R_MIGRATED] +
-				      st->reason[RPD_R_PROBED]);
+		{
+			uint64_t steered = 0;
+
+			for (int r = 0; r < RPD_R_MAX; r++)
+				steered += reason_steers(r) ? st->reason[r] : 0;
+			rpd_json_uint(j, "steered", steered);
+		}
 		rpd_json_end(j);
 	}
 	rpd_json_end(j);
@@ -282,14 +340,16 @@ static int reply_stats(struct rpd_daemon *d, struct rpd_json *j)
 		for (unsigned int s = 0; s < d->active; s++) {
 			rpd_json_obj(j, NULL);
 			rpd_json_uint(j, "slot", s);
-			for (int r = RPD_R_SELECTED; r <= RPD_R_PROBED; r++)
-				rpd_json_uint(j, reason_keys[r], st[s].reason[r]);
+			for (int r = 0; r < RPD_R_MAX; r++)
+				if (reason_steers(r))
+					rpd_json_uint(j, reason_keys[r], st[s].reason[r]);
 			rpd_json_end(j);
 		}
 		rpd_json_end(j);
 		rpd_json_obj(j, "drops");
-		for (int r = RPD_R_NO_READY; r < RPD_R_MAX; r++)
-			rpd_json_uint(j, reason_keys[r], drops->reason[r]);
+		for (int r = 0; r < RPD_R_MAX; r++)
+			if (!reason_steers(r))
+				rpd_json_uint(j, reason_keys[r], drops->reason[r]);
 		rpd_json_end(j);
 		rpd_json_end(j);
 	}
@@ -360,6 +420,9 @@ static int apply_policy(struct rpd_daemon *d, const struct rpd_ctl_req *req,
 	}
 	pr_info("control: uid=%u pid=%d: policy %s -> %s%s", peer->uid, (int)peer->pid,
 		rpd_policy_name(old), rpd_policy_name(d->policy), changed ? "" : " (no change)");
+	if (changed && d->policy == RPD_POLICY_CPU && d->sup.pin_cpu[0] < 0)
+		pr_warn("policy cpu without --pin-workers: no slot belongs to a CPU, so every "
+			"decision falls back to hash");
 	rpd_json_bool(j, "ok", true);
 	rpd_json_str(j, "policy", rpd_policy_name(d->policy));
 	rpd_json_bool(j, "changed", changed);
@@ -417,6 +480,54 @@ static int control_handle(void *ctx, const struct rpd_ctl_req *req, const struct
 		return rpd_json_error(buf, cap, err[0] ? err : strerror(-r));
 	r = rpd_json_finish(&j);
 	return r > 0 ? r : rpd_json_error(buf, cap, "response too large");
+}
+
+/*
+ * Stalled-worker avoidance: sample every active slot's queues; a slot whose queue stopped
+ * draining leaves the table until it drains again. Returns ms until the next sample, or -1.
+ */
+static int sample_stalls(struct rpd_daemon *d, int64_t now)
+{
+	const struct rpd_options *o = d->run->opt;
+	bool changed = false;
+
+	if (!o->avoid_stall || d->sup.stopping)
+		return -1;
+	if (now < d->next_sample_ms)
+		return (int)(d->next_sample_ms - now);
+	d->next_sample_ms = now + o->stall_interval_ms;
+	for (unsigned int s = 0; s < d->table_slots; s++) {
+		const struct rpd_worker *w = &d->sup.w[s];
+		uint32_t q[RPD_MAX_LISTENERS];
+		bool v;
+
+		if (s >= d->active || w->state != RPD_W_READY || d->stall_pid[s] != w->pid) {
+			/* A new worker (or none) starts with a clean history. */
+			rpd_stall_reset(&d->stall[s]);
+			d->stall_pid[s] = s < d->active && w->state == RPD_W_READY ? w->pid : 0;
+			changed |= d->stalled[s];
+			d->stalled[s] = false;
+			if (!d->stall_pid[s])
+				continue;
+		}
+		for (unsigned int i = 0; i < d->ngroups; i++)
+			q[i] = rpd_group_queue_len(&d->groups[i], s);
+		v = rpd_stall_sample(&d->stall[s], q, d->ngroups, now, o->stall_ms);
+		if (v == d->stalled[s])
+			continue;
+		d->stalled[s] = v;
+		changed = true;
+		if (v)
+			pr_warn("slot %u pid=%d stalled: its queue (%u on %s) has not drained for "
+				"%d ms; "
+				"steering around it until it drains",
+				s, (int)w->pid, q[0], d->groups[0].l->name, o->stall_ms);
+		else
+			pr_info("slot %u pid=%d drains again: back in the table", s, (int)w->pid);
+	}
+	if (changed)
+		rpd_daemon_publish(d);
+	return o->stall_interval_ms;
 }
 
 static int setup_signals(struct rpd_daemon *d)
@@ -510,6 +621,9 @@ static int loop(struct rpd_daemon *d)
 		ctl_timeout = rpd_rollout_step(d, now);
 		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
 			timeout = ctl_timeout;
+		ctl_timeout = sample_stalls(d, now);
+		if (ctl_timeout >= 0 && (timeout < 0 || ctl_timeout < timeout))
+			timeout = ctl_timeout;
 		if (d->sup.changed) {
 			/* A change promoted or retired a worker. */
 			d->sup.changed = false;
@@ -555,7 +669,7 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->sigfd = -1;
 	d->sup.notify_fd = -1;
 	d->ctl.lfd = -1;
-	d->policy = RPD_POLICY_HASH;
+	d->policy = run->opt->policy;
 	d->started_ms = rpd_now_ms();
 	for (unsigned int s = 0; s < RPD_MAX_SLOTS; s++)
 		d->weight[s] = 1;
@@ -613,6 +727,7 @@ int rpd_daemon_run(const struct rpd_run *run)
 	d->sup.ready_delay_ms = o->ready_delay_ms;
 	d->sup.stop_timeout_ms = o->stop_timeout_ms;
 	d->sup.ready_timeout_ms = o->ready_timeout_ms;
+	pin_workers(d);
 	d->sup.drain_timeout_ms = o->drain_timeout_ms;
 	d->sup.backoff_max_ms = o->backoff_max_ms;
 	err = rpd_sup_init(&d->sup);

@@ -14,6 +14,7 @@
 #include "group.h"
 #include "publisher.h"
 #include "rollout.h"
+#include "stall.h"
 #include "supervisor.h"
 
 struct rpd_daemon {
@@ -37,6 +38,11 @@ struct rpd_daemon {
 	unsigned int active; /* slots 0..active-1 have workers (scale changes it) */
 	unsigned int table_slots; /* slots the table's primary layer knows: the most ever */
 	struct rpd_rollout roll;
+	/* stalled-worker avoidance */
+	struct rpd_stall stall[RPD_MAX_SLOTS];
+	pid_t stall_pid[RPD_MAX_SLOTS]; /* the worker the history belongs to */
+	bool stalled[RPD_MAX_SLOTS]; /* kept out of the table */
+	int64_t next_sample_ms;
 };
 
 /* Rebuild the table from the workers' states and the operator's settings; publish it. */

@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -150,6 +152,28 @@ int rpd_group_queued(const struct rpd_group *g, unsigned int slot)
 	if (ioctl(g->fds[slot], SIOCINQ, &bytes) < 0)
 		return 0;
 	return bytes;
+}
+
+uint32_t rpd_group_queue_len(const struct rpd_group *g, unsigned int slot)
+{
+	if (slot >= RPD_MAX_SLOTS || g->fds[slot] < 0)
+		return 0;
+	if (g->l->type == SOCK_STREAM) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		/* On a listener, tcpi_unacked is the accept queue's length. */
+		if (getsockopt(g->fds[slot], IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+			return 0;
+		return ti.tcpi_unacked;
+	} else {
+		uint32_t mem[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mem);
+
+		if (getsockopt(g->fds[slot], SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+			return 0;
+		return mem[SK_MEMINFO_RMEM_ALLOC];
+	}
 }
 
 int rpd_group_read_stats(struct rpd_group *g, struct rpd_slot_stats *out)

@@ -46,6 +46,9 @@ void rpd_group_close_slot(struct rpd_group *g, unsigned int slot);
 /* Bytes waiting in a UDP slot socket's receive queue (0 for TCP or no socket). */
 int rpd_group_queued(const struct rpd_group *g, unsigned int slot);
 
+/* A slot socket's queue: TCP connections waiting to be accepted, UDP bytes to be read. */
+uint32_t rpd_group_queue_len(const struct rpd_group *g, unsigned int slot);
+
 /* Close the sockets and release the program and maps. Safe on a zeroed or failed group. */
 void rpd_group_close(struct rpd_group *g);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ctlproto.h"
 #include "rpd_abi.h"
 
 const char rpd_usage[] =
@@ -42,6 +43,12 @@ const char rpd_usage[] =
 	"  --drain-timeout DUR   a replaced or removed worker is killed after this (default 30s)\n"
 	"  --backoff-max DUR     cap of the respawn backoff (default 10s)\n"
 	"  --backlog N           listen backlog of each TCP socket (default 4096)\n"
+	"  --policy NAME         hash (4-tuple), src (client address affinity) or cpu (the\n"
+	"                        slot pinned to the packet's CPU, else hash); default hash\n"
+	"  --pin-workers         pin slot s's worker to CPU s mod ncpu (for --policy cpu)\n"
+	"  --no-avoid-stall      keep steering to a slot whose queue stopped draining\n"
+	"  --stall-after DUR     a non-empty queue not shrinking this long is a stall (100ms)\n"
+	"  --stall-interval DUR  how often queues are sampled (default 10ms)\n"
 	"  --log-level LEVEL     error, warn, info or debug (default info)\n"
 	"  -h, --help            show this help\n"
 	"  -V, --version         show the version\n"
@@ -71,6 +78,10 @@ void rpd_options_init(struct rpd_options *o, unsigned int ncpu)
 	o->drain_timeout_ms = 30000;
 	o->backoff_max_ms = 10000;
 	o->backlog = 4096;
+	o->policy = RPD_POLICY_HASH;
+	o->avoid_stall = true;
+	o->stall_ms = 100;
+	o->stall_interval_ms = 10;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -370,6 +381,27 @@ int rpd_options_parse(struct rpd_options *o, int argc, char **argv, char *err, s
 					"--backlog: expected a number from 1 to 65535, got '%s'",
 					val);
 			o->backlog = n;
+		} else if (!strcmp(name, "--policy")) {
+			NEED_VALUE();
+			o->policy = rpd_policy_parse(val);
+			if (o->policy < 0)
+				return fail(err, errlen,
+					    "--policy: unknown policy '%s'; known: hash, src, cpu",
+					    val);
+		} else if (!strcmp(name, "--pin-workers")) {
+			o->pin_workers = true;
+		} else if (!strcmp(name, "--no-avoid-stall")) {
+			o->avoid_stall = false;
+		} else if (!strcmp(name, "--stall-after") || !strcmp(name, "--stall-interval")) {
+			int *dst = name[8] == 'a' ? &o->stall_ms : &o->stall_interval_ms;
+
+			NEED_VALUE();
+			if (rpd_parse_duration_ms(val, dst) || *dst < 1)
+				return fail(err, errlen,
+					    "%s: expected a duration of at least 1ms such as "
+					    "100ms, got "
+					    "'%s'",
+					    name, val);
 		} else if (!strcmp(name, "--log-level")) {
 			NEED_VALUE();
 			if (rpd_parse_log_level(val, &o->log_level))

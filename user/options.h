@@ -48,6 +48,11 @@ struct rpd_options {
 	int drain_timeout_ms; /* a replaced or removed worker is killed after this */
 	int backoff_max_ms;
 	int backlog;
+	int policy; /* enum rpd_policy */
+	bool pin_workers; /* slot s runs on CPU s mod ncpu */
+	bool avoid_stall; /* keep stalled slots out of the table */
+	int stall_ms; /* a queue not shrinking this long while non-empty is a stall */
+	int stall_interval_ms; /* queue sampling period */
 	bool help;
 	bool version;
 };

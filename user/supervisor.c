@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -121,9 +122,9 @@ struct spawn_error {
 	int err;
 };
 
-static const char *const spawn_stages[] = { "arrange its sockets", "set its environment",
-					    "drop capabilities", "switch to its user",
-					    "exec the worker command" };
+static const char *const spawn_stages[] = { "arrange its sockets",     "set its environment",
+					    "drop capabilities",       "switch to its user",
+					    "exec the worker command", "pin it to its CPU" };
 
 static void child_fail(int pipefd, int stage, int err)
 {
@@ -182,6 +183,15 @@ static void child_exec(struct rpd_supervisor *sup, unsigned int slot, uint32_t g
 	snprintf(buf, sizeof(buf), "%u", generation);
 	if (setenv("REUSEPORTD_GENERATION", buf, 1) || setenv("NOTIFY_SOCKET", sup->notify_name, 1))
 		child_fail(errfd, 1, errno);
+
+	if (sup->pin_cpu[slot] >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(sup->pin_cpu[slot], &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			child_fail(errfd, 5, errno);
+	}
 
 	/* Workers never keep the daemon's BPF or admin capabilities, not even as root. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
@@ -265,7 +275,7 @@ static int launch(struct rpd_supervisor *sup, unsigned int slot, uint32_t genera
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 		pr_err("worker slot=%u: cannot %s '%s'%s%s: %s; check the command and --user", slot,
-		       spawn_stages[se.stage < 5 && se.stage >= 0 ? se.stage : 4], sup->argv[0],
+		       spawn_stages[se.stage < 6 && se.stage >= 0 ? se.stage : 4], sup->argv[0],
 		       sup->set_user ? " as user " : "", sup->set_user ? sup->user_name : "",
 		       strerror(se.err));
 		return -se.err;

@@ -87,6 +87,8 @@ struct rpd_supervisor {
 	struct rpd_retired retired[RPD_MAX_RETIRED];
 	unsigned int nretired;
 
+	int pin_cpu[RPD_MAX_SLOTS]; /* CPU a slot's workers run on, or -1 */
+
 	int stop_signal;
 	int ready_delay_ms;
 	int ready_timeout_ms; /* a replacement not ready by then has failed */

@@ -135,6 +135,39 @@ out:
 	return err;
 }
 
+int rpd_cpu_table_build(uint16_t (*cpu_slot)[RPD_CPU_TABLE], unsigned int nslots,
+			const uint32_t *weight, const uint8_t *usable, const int *pin_cpu)
+{
+	int64_t credit[RPD_MAX_SLOTS];
+	int cpus = 0;
+
+	for (int c = 0; c < RPD_MAX_CPUS; c++) {
+		int64_t total = 0;
+
+		for (unsigned int s = 0; s < nslots && s < RPD_MAX_SLOTS; s++) {
+			credit[s] = 0;
+			if (usable[s] && weight[s] && pin_cpu[s] == c)
+				total += weight[s];
+		}
+		for (int e = 0; e < RPD_CPU_TABLE; e++) {
+			int best = -1;
+
+			for (unsigned int s = 0; total && s < nslots && s < RPD_MAX_SLOTS; s++) {
+				if (!usable[s] || !weight[s] || pin_cpu[s] != c)
+					continue;
+				credit[s] += weight[s];
+				if (best < 0 || credit[s] > credit[best])
+					best = (int)s;
+			}
+			if (best >= 0)
+				credit[best] -= total;
+			cpu_slot[c][e] = best >= 0 ? (uint16_t)best : RPD_SLOT_NONE;
+		}
+		cpus += total != 0;
+	}
+	return cpus;
+}
+
 static int is_prime(uint32_t n)
 {
 	if (n < 2)

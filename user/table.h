@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rpd_abi.h"
+
 /*
  * Fill table[0..size-1] with slot numbers below nslots, or RPD_SLOT_NONE when no slot is
  * usable. size must be prime and larger than nslots.
@@ -30,6 +32,15 @@
  */
 int rpd_table_build(uint16_t *table, size_t size, unsigned int nslots, const uint32_t *weight,
 		    const uint8_t *usable);
+
+/*
+ * cpu policy: fill cpu_slot[c][0..RPD_CPU_TABLE-1] for every CPU c < RPD_MAX_CPUS with the
+ * usable slots pinned to c (pin_cpu[s] == c), in proportion to their weights (smooth weighted
+ * round robin, so equal weights alternate), or RPD_SLOT_NONE where no slot is pinned to c.
+ * Returns how many CPUs have at least one slot.
+ */
+int rpd_cpu_table_build(uint16_t (*cpu_slot)[RPD_CPU_TABLE], unsigned int nslots,
+			const uint32_t *weight, const uint8_t *usable, const int *pin_cpu);
 
 /* Table size for nslots: the smallest prime >= 1000 x nslots, at most RPD_TABLE_SIZE. */
 uint32_t rpd_table_size_for(unsigned int nslots);
