@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,37 @@ int h_daemon_stop(struct h_daemon *d, int timeout_ms)
 	track(d->pid, false);
 	d->pid = 0;
 	return r;
+}
+
+void h_daemon_up(struct h_daemon *d, const char *const *args)
+{
+	int r = h_daemon_start(d, args, 15000);
+
+	if (r)
+		fail_msg("daemon did not become ready (%s); log:\n%s", strerror(-r),
+			 h_daemon_log(d));
+}
+
+void h_daemon_down(struct h_daemon *d)
+{
+	int r = h_daemon_stop(d, 20000);
+
+	if (r != 0)
+		fail_msg("daemon stop returned %d; log:\n%s", r, h_daemon_log(d));
+}
+
+int h_ctl(struct h_daemon *d, char *out, size_t len, ...)
+{
+	const char *argv[16] = { H_CTL, "--control", d->control };
+	int argc = 3;
+	va_list ap;
+
+	va_start(ap, len);
+	while (argc < 15 && (argv[argc] = va_arg(ap, const char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return h_run(argv, out, len, 120000, NULL);
 }
 
 const char *h_read_file(const char *path)

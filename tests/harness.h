@@ -19,6 +19,7 @@
 #define H_DAEMON RPD_BUILD_DIR "/reuseportd"
 #define H_LOADGEN RPD_BUILD_DIR "/rpd-loadgen"
 #define H_WORKER RPD_BUILD_DIR "/rpd-demo-worker"
+#define H_CTL RPD_BUILD_DIR "/reuseportctl"
 
 struct h_daemon {
 	pid_t pid;
@@ -44,6 +45,15 @@ int h_daemon_start(struct h_daemon *d, const char *const *args, int wait_ms);
 /* The same, run under wrapper (e.g. valgrind and its flags; NULL-terminated). */
 int h_daemon_start_wrapped(struct h_daemon *d, const char *const *wrapper, const char *const *args,
 			   int wait_ms);
+
+/* Start with args and wait for READY=1 (15 s); fails the test with the log otherwise. */
+void h_daemon_up(struct h_daemon *d, const char *const *args);
+
+/* SIGTERM; fails the test with the log unless the daemon exits 0 within 20 s. */
+void h_daemon_down(struct h_daemon *d);
+
+/* reuseportctl --control <d's> ARG... (NULL-terminated); output into out; its exit code. */
+int h_ctl(struct h_daemon *d, char *out, size_t len, ...);
 
 /* SIGTERM and wait up to timeout_ms; returns the wait status, or -ETIMEDOUT (then killed). */
 int h_daemon_stop(struct h_daemon *d, int timeout_ms);

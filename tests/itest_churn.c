@@ -26,25 +26,7 @@
 #include "harness.h"
 #include "drop_ack.skel.h"
 
-#define H_CTL RPD_BUILD_DIR "/reuseportctl"
-
 static char out[1 << 18];
-
-static void start(struct h_daemon *d, const char *const *args)
-{
-	int r = h_daemon_start(d, args, 15000);
-
-	if (r)
-		fail_msg("daemon did not become ready (%s); log:\n%s", strerror(-r),
-			 h_daemon_log(d));
-}
-
-static int ctl(struct h_daemon *d, const char *a1, const char *a2)
-{
-	const char *argv[] = { H_CTL, "--control", d->control, a1, a2, NULL };
-
-	return h_run(argv, out, sizeof(out), 120000, NULL);
-}
 
 struct load {
 	pid_t tcp, udp;
@@ -102,12 +84,12 @@ static void test_restarts_lose_nothing(void **state)
 	struct load l;
 
 	(void)state;
-	start(&d, four);
+	h_daemon_up(&d, four);
 	load_start(&d, &l, "6");
-	assert_int_equal(ctl(&d, "restart", "2"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "restart", "2", NULL), 0);
 	assert_non_null(strstr(out, "slot 2 (generation 2)"));
 	h_sleep_ms(500);
-	assert_int_equal(ctl(&d, "restart", "all"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "restart", "all", NULL), 0);
 	assert_non_null(strstr(out, "slot 3 (generation 2)"));
 	assert_non_null(strstr(out, "slot 2 (generation 3)"));
 	h_sleep_ms(500);
@@ -115,7 +97,7 @@ static void test_restarts_lose_nothing(void **state)
 	assert_int_equal(h_log_wait(&d, "restart all (asked by SIGHUP) done", 20000), 0);
 	load_expect_all_ok(&d, &l);
 	/* Every old generation was told to stop and has gone. */
-	assert_int_equal(ctl(&d, "--json", "status"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"retired\":[]"));
 	assert_non_null(strstr(out, "\"generation\":4"));
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
@@ -127,15 +109,15 @@ static void test_scale_loses_nothing(void **state)
 	struct load l;
 
 	(void)state;
-	start(&d, four);
+	h_daemon_up(&d, four);
 	load_start(&d, &l, "6");
-	assert_int_equal(ctl(&d, "scale", "2"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "2", NULL), 0);
 	h_sleep_ms(700);
-	assert_int_equal(ctl(&d, "scale", "6"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "6", NULL), 0);
 	h_sleep_ms(700);
-	assert_int_equal(ctl(&d, "scale", "4"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "4", NULL), 0);
 	load_expect_all_ok(&d, &l);
-	assert_int_equal(ctl(&d, "--json", "status"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "{\"slot\":3,"));
 	assert_null(strstr(out, "{\"slot\":4,\"pid\""));
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
@@ -155,7 +137,7 @@ static void test_sigkill_loses_only_in_flight(void **state)
 	int r;
 
 	(void)state;
-	start(&d, four);
+	h_daemon_up(&d, four);
 	snprintf(path, sizeof(path), "%s/tcp.json", d.dir);
 	lg = h_spawn(tcp, path);
 	srand(getpid());
@@ -203,14 +185,14 @@ static void test_failed_replacement_keeps_old(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "case $REUSEPORTD_GENERATION in 2) exit 3;; 3) exec sleep 60;; esac; exec %s",
 		 H_WORKER);
-	start(&d, args);
+	h_daemon_up(&d, args);
 	before = h_worker_pid(&d, 0);
-	assert_int_equal(ctl(&d, "restart", "0"), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "restart", "0", NULL), 1);
 	assert_non_null(strstr(out, "restart of slot 0 failed: the replacement exited before it "
 				    "was ready; the old worker keeps serving"));
-	assert_int_equal(ctl(&d, "restart", "0"), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "restart", "0", NULL), 1);
 	assert_non_null(strstr(out, "was not ready in time"));
-	assert_int_equal(ctl(&d, "--json", "status"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	{
 		char needle[64];
 
@@ -223,7 +205,7 @@ static void test_failed_replacement_keeps_old(void **state)
 
 		assert_int_equal(h_run(tcp, out, sizeof(out), 60000, NULL), 0);
 	}
-	assert_int_equal(ctl(&d, "restart", "0"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "restart", "0", NULL), 0);
 	assert_non_null(strstr(out, "slot 0 (generation 4)"));
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
 }
@@ -249,17 +231,17 @@ static void test_concurrent_change_refused(void **state)
 	pid_t first;
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	restart[2] = d.control;
 	snprintf(path, sizeof(path), "%s/restart.out", d.dir);
 	first = h_spawn(restart, path);
 	assert_int_equal(h_log_wait(&d, "started as the replacement", 5000), 0);
-	assert_int_equal(ctl(&d, "scale", "3"), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "3", NULL), 1);
 	assert_non_null(strstr(out, "restart all is in progress (0 of 2 slots done)"));
-	assert_int_equal(ctl(&d, "--json", "status"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"operation\":{\"kind\":\"restart all\""));
 	assert_int_equal(h_wait(first, 30000), 0);
-	assert_int_equal(ctl(&d, "scale", "3"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "3", NULL), 0);
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
 }
 
@@ -308,18 +290,18 @@ static void test_queued_connections_migrate(void **state)
 	long queued, migrated = 0;
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	/* Slot 3 stops accepting: its share queues up on its socket. */
 	assert_int_equal(kill(h_worker_pid(&d, 3), SIGSTOP), 0);
 	for (int i = 0; i < 200; i++)
 		fds[i] = connect_and_ask();
 	h_sleep_ms(300);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	queued = stat_of(out, "tcp:127.0.0.1:8080", 3, "selected");
 	assert_true(queued > 10);
 	/* Scale down: slot 3 leaves; its stopped worker is killed after the drain timeout; the
 	 * socket closes and the kernel migrates its queue through the program. */
-	assert_int_equal(ctl(&d, "scale", "3"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "3", NULL), 0);
 	for (int i = 0; i < 200; i++) {
 		struct pollfd p = { fds[i], POLLIN, 0 };
 		char buf[512];
@@ -332,7 +314,7 @@ static void test_queued_connections_migrate(void **state)
 		close(fds[i]);
 	}
 	assert_int_equal(answered, 200);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	for (int s = 0; s < 3; s++)
 		migrated += stat_of(out, "tcp:127.0.0.1:8080", s, "migrated");
 	if (migrated != queued)
@@ -367,14 +349,14 @@ static void test_half_open_requests_migrate(void **state)
 
 	(void)state;
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-	start(&d, args);
+	h_daemon_up(&d, args);
 	skel = drop_ack__open_and_load();
 	assert_non_null(skel);
 	skel->bss->port = 8080;
 	assert_int_equal(bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.drop_bare_ack),
 					XDP_FLAGS_SKB_MODE, NULL),
 			 0);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	before = stat_of(out, "tcp:127.0.0.1:8080", 3, "selected");
 
 	for (int i = 0; i < 100; i++) {
@@ -389,12 +371,12 @@ static void test_half_open_requests_migrate(void **state)
 	}
 	h_sleep_ms(100);
 	assert_true(skel->bss->dropped >= 100);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	queued = stat_of(out, "tcp:127.0.0.1:8080", 3, "selected") - before;
 	assert_true(queued > 5);
 
 	/* Slot 3 leaves while its requests are half-open. */
-	assert_int_equal(ctl(&d, "scale", "3"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "scale", "3", NULL), 0);
 	assert_int_equal(h_log_wait(&d, "worker slot=3", 1000), 0);
 	h_sleep_ms(300);
 	assert_int_equal(bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, NULL), 0);
@@ -414,7 +396,7 @@ static void test_half_open_requests_migrate(void **state)
 	}
 	drop_ack__destroy(skel);
 	assert_int_equal(answered, 100);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	for (int s = 0; s < 3; s++)
 		migrated += stat_of(out, "tcp:127.0.0.1:8080", s, "migrated");
 	if (migrated != queued)

@@ -24,8 +24,6 @@
 
 #include "harness.h"
 
-#define H_CTL RPD_BUILD_DIR "/reuseportctl"
-
 static char out[1 << 18];
 
 static const char *const four[] = { "--workers", "4",
@@ -34,23 +32,7 @@ static const char *const four[] = { "--workers", "4",
 				    "--listen",	 "udp://127.0.0.1:8080",
 				    NULL };
 
-static void start(struct h_daemon *d, const char *const *args)
-{
-	int r = h_daemon_start(d, args, 15000);
-
-	if (r)
-		fail_msg("daemon did not become ready (%s); log:\n%s", strerror(-r),
-			 h_daemon_log(d));
-}
-
 /* reuseportctl --control <daemon's> ARGS...; returns its exit code, output in out. */
-static int ctl(struct h_daemon *d, const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	const char *argv[] = { H_CTL, "--control", d->control, a1, a2, a3, a4, NULL };
-
-	return h_run(argv, out, sizeof(out), 20000, NULL);
-}
-
 static int ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -102,41 +84,41 @@ static void test_commands_and_exit_codes(void **state)
 	struct h_daemon d;
 
 	(void)state;
-	start(&d, four);
-	assert_int_equal(ctl(&d, "status", NULL, NULL, NULL), 0);
+	h_daemon_up(&d, four);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "status", NULL), 0);
 	assert_non_null(strstr(out, "policy hash"));
 	assert_non_null(strstr(out, "tcp:127.0.0.1:8080"));
 	assert_non_null(strstr(out, "ready"));
-	assert_int_equal(ctl(&d, "--json", "status", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"ok\":true"));
 	assert_non_null(strstr(out, "\"workers\":[{\"slot\":0,"));
 	assert_non_null(strstr(out, "\"protocol\":1"));
-	assert_int_equal(ctl(&d, "stats", NULL, NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "stats", NULL), 0);
 	assert_non_null(strstr(out, "SELECTED"));
-	assert_int_equal(ctl(&d, "--json", "stats", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	assert_non_null(strstr(out, "\"drops\""));
-	assert_int_equal(ctl(&d, "drain", "2", NULL, NULL), 0);
-	assert_int_equal(ctl(&d, "--json", "drain", "2", NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "drain", "2", NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "drain", "2", NULL), 0);
 	assert_non_null(strstr(out, "\"changed\":false"));
-	assert_int_equal(ctl(&d, "--json", "status", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"state\":\"draining\""));
 	assert_non_null(strstr(out, "\"excluded\":\"drained\""));
-	assert_int_equal(ctl(&d, "undrain", "2", NULL, NULL), 0);
-	assert_int_equal(ctl(&d, "weight", "1", "7", NULL), 0);
-	assert_int_equal(ctl(&d, "policy", "hash", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "undrain", "2", NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "1", "7", NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "policy", "hash", NULL), 0);
 
 	/* Refused by the daemon: exit 1 with its reason. */
-	assert_int_equal(ctl(&d, "weight", "9", "1", NULL), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "9", "1", NULL), 1);
 	assert_non_null(strstr(out, "unknown slot 9: slots are 0..3"));
-	assert_int_equal(ctl(&d, "drain", "4", NULL, NULL), 1);
-	assert_int_equal(ctl(&d, "policy", "roundrobin", NULL, NULL), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "drain", "4", NULL), 1);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "policy", "roundrobin", NULL), 1);
 	assert_non_null(strstr(out, "unknown policy 'roundrobin'"));
 	/* Usage: exit 2. */
-	assert_int_equal(ctl(&d, "weight", "1", "1001", NULL), 2);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "1", "1001", NULL), 2);
 	assert_non_null(strstr(out, "1001"));
-	assert_int_equal(ctl(&d, "weight", "-1", "3", NULL), 2);
-	assert_int_equal(ctl(&d, "weight", "1", NULL, NULL), 2);
-	assert_int_equal(ctl(&d, "frobnicate", NULL, NULL, NULL), 2);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "-1", "3", NULL), 2);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "1", NULL), 2);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "frobnicate", NULL), 2);
 	/* Unreachable: exit 3. */
 	{
 		const char *argv[] = { H_CTL, "--control", "/nonexistent/ctl.sock", "status",
@@ -170,16 +152,16 @@ static void test_drain_is_exact(void **state)
 	long slots[4];
 
 	(void)state;
-	start(&d, four);
-	assert_int_equal(ctl(&d, "drain", "3", NULL, NULL), 0);
+	h_daemon_up(&d, four);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "drain", "3", NULL), 0);
 	load(2000, slots, 4);
 	assert_int_equal(slots[3], 0);
 	assert_int_equal(slots[0] + slots[1] + slots[2], 2000);
-	assert_int_equal(ctl(&d, "undrain", "3", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "undrain", "3", NULL), 0);
 	load(2000, slots, 4);
 	assert_true(slots[3] > 300);
 	/* Weight 0 is the same as drain. */
-	assert_int_equal(ctl(&d, "weight", "1", "0", NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "1", "0", NULL), 0);
 	load(1000, slots, 4);
 	assert_int_equal(slots[1], 0);
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
@@ -192,15 +174,15 @@ static void test_weights_share(void **state)
 	double share;
 
 	(void)state;
-	start(&d, four);
-	assert_int_equal(ctl(&d, "weight", "0", "4", NULL), 0);
+	h_daemon_up(&d, four);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "weight", "0", "4", NULL), 0);
 	load(2800, slots, 4);
 	share = slots[0] / 2800.0;
 	if (share < 4.0 / 7 - 0.05 || share > 4.0 / 7 + 0.05)
 		fail_msg("slot 0 got %.3f of new connections, expected 4/7 +- 0.05", share);
 	for (int s = 1; s < 4; s++)
 		assert_true(slots[s] > 2800 / 7 * 0.6);
-	assert_int_equal(ctl(&d, "--json", "status", NULL, NULL), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"weight\":4"));
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
 }
@@ -211,7 +193,7 @@ static void assert_healthy(struct h_daemon *d)
 	double t0 = now_s();
 	long slots[4];
 
-	assert_int_equal(ctl(d, "--json", "status", NULL, NULL), 0);
+	assert_int_equal(h_ctl(d, out, sizeof(out), "--json", "status", NULL), 0);
 	if (now_s() - t0 > 1.0)
 		fail_msg("status took %.3f s under abuse", now_s() - t0);
 	load(200, slots, 4);
@@ -227,7 +209,7 @@ static void test_abuse(void **state)
 	FILE *rnd;
 
 	(void)state;
-	start(&d, four);
+	h_daemon_up(&d, four);
 
 	/* 64 KiB of random bytes: one error line, then closed. */
 	rnd = fopen("/dev/urandom", "r");
@@ -352,7 +334,7 @@ static void test_peer_credentials(void **state)
 	int r;
 
 	(void)state;
-	start(&d, four);
+	h_daemon_up(&d, four);
 	assert_int_equal(stat(d.control, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	connect_as_nobody_with_dac_override(d.control, &r);
@@ -382,7 +364,7 @@ static void test_control_group(void **state)
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	mkdir(dir, 0755);
 	chmod(dir, 0755);
-	start(&d, args);
+	h_daemon_up(&d, args);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
 	assert_int_equal(st.st_gid, 65534);

@@ -14,25 +14,7 @@
 
 #include "harness.h"
 
-#define H_CTL RPD_BUILD_DIR "/reuseportctl"
-
 static char out[1 << 18];
-
-static void start(struct h_daemon *d, const char *const *args)
-{
-	int r = h_daemon_start(d, args, 15000);
-
-	if (r)
-		fail_msg("daemon did not become ready (%s); log:\n%s", strerror(-r),
-			 h_daemon_log(d));
-}
-
-static int ctl(struct h_daemon *d, const char *a1, const char *a2)
-{
-	const char *argv[] = { H_CTL, "--control", d->control, a1, a2, NULL };
-
-	return h_run(argv, out, sizeof(out), 60000, NULL);
-}
 
 /* 2000 UDP flows from source ports 20000..21999, one datagram each; flow -> slot into map. */
 static void udp_flow_map(struct h_daemon *d, const char *name, int *map)
@@ -82,9 +64,9 @@ static void test_drain_moves_only_its_flows(void **state)
 	struct h_daemon d;
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	udp_flow_map(&d, "before.map", before);
-	assert_int_equal(ctl(&d, "drain", "3"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "drain", "3", NULL), 0);
 	udp_flow_map(&d, "after.map", after);
 	for (int f = 0; f < 2000; f++) {
 		assert_true(before[f] >= 0 && before[f] < 4 && after[f] >= 0 && after[f] < 3);
@@ -99,7 +81,7 @@ static void test_drain_moves_only_its_flows(void **state)
 	if (moved_others > others * 5 / 100)
 		fail_msg("%d of %d flows not on slot 3 moved", moved_others, others);
 	/* Undrain: the same flows come back to slot 3. */
-	assert_int_equal(ctl(&d, "undrain", "3"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "undrain", "3", NULL), 0);
 	udp_flow_map(&d, "again.map", after);
 	for (int f = 0; f < 2000; f++)
 		assert_int_equal(after[f], before[f]);
@@ -142,9 +124,9 @@ static void test_src_affinity(void **state)
 	int used[4] = { 0 }, distinct = 0;
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	/* Switched live from hash. */
-	assert_int_equal(ctl(&d, "policy", "src"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "policy", "src", NULL), 0);
 	for (int a = 2; a <= 9; a++) {
 		char addr[16];
 		int tcp, udp;
@@ -158,7 +140,7 @@ static void test_src_affinity(void **state)
 	}
 	assert_true(distinct >= 2);
 	/* Every decision was made on the source address: 8 x (40 TCP + 20 UDP). */
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	{
 		long src = 0, noaddr = 0;
 		const char *p;
@@ -195,7 +177,7 @@ static void test_cpu_policy(void **state)
 
 	(void)state;
 	sched_getaffinity(0, sizeof(mine), &mine);
-	start(&d, args);
+	h_daemon_up(&d, args);
 	for (int s = 0; s < 4; s++) {
 		int want = -1, seen = 0;
 
@@ -211,7 +193,7 @@ static void test_cpu_policy(void **state)
 		assert_true(CPU_ISSET(want, &set));
 	}
 	assert_int_equal(h_run(load, out, sizeof(out), 60000, NULL), 0);
-	assert_int_equal(ctl(&d, "--json", "stats"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "stats", NULL), 0);
 	for (p = out; (p = strstr(p, "\"cpu\":")); p++, k++)
 		cpu += strtol(p + 6, NULL, 10);
 	for (p = out; (p = strstr(p, "\"cpu_fallback\":")); p++)
@@ -256,7 +238,7 @@ static void test_stalled_worker_avoided(void **state)
 	long failed, requests, slots[4];
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	stalled_worker_run(&d, &failed, &requests);
 	if (requests < 7000 || failed * 100 > requests * 2)
 		fail_msg("%ld of %ld connections failed with a stalled worker; log:\n%s", failed,
@@ -268,7 +250,7 @@ static void test_stalled_worker_avoided(void **state)
 	assert_int_equal(h_run(load, out, sizeof(out), 60000, NULL), 0);
 	h_json_slots(out, slots, 4);
 	assert_true(slots[1] > 0);
-	assert_int_equal(ctl(&d, "--json", "status"), 0);
+	assert_int_equal(h_ctl(&d, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_null(strstr(out, "\"excluded\":\"stalled\""));
 	assert_int_equal(h_daemon_stop(&d, 15000), 0);
 }
@@ -288,7 +270,7 @@ static void test_stall_without_avoidance_loses(void **state)
 	long failed, requests;
 
 	(void)state;
-	start(&d, args);
+	h_daemon_up(&d, args);
 	stalled_worker_run(&d, &failed, &requests);
 	if (failed * 100 <= requests * 4)
 		fail_msg("only %ld of %ld failed without avoidance: the stall did not bite", failed,

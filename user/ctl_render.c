@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "errmsg.h"
 
 /* Longest text of one table cell or header field, NUL included. */
 #define CELL 128
@@ -60,15 +61,8 @@ const char rpd_cli_usage[] =
 	"Exit status: 0 done, 1 the daemon refused the request, 2 wrong command line,\n"
 	"3 the daemon could not be reached or gave no valid answer.\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* One line naming the mistake, into the caller's buffer. */
+#define fail(err, errlen, ...) rpd_errorf(err, errlen, -EINVAL, __VA_ARGS__)
 
 /*
  * Copy s into buf for a terminal: C0 and C1 control characters and DEL become '?', and a cut

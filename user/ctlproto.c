@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rpd_abi.h"
+#include "errmsg.h"
 
 static const char *const policy_names[RPD_POLICY_MAX] = {
 	[RPD_POLICY_HASH] = "hash",
@@ -32,15 +33,7 @@ const char *rpd_policy_name(int policy)
 	return policy >= 0 && policy < RPD_POLICY_MAX ? policy_names[policy] : "unknown";
 }
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
+#define fail rpd_errorf
 
 /* A decimal number without sign or leading junk, at most max. */
 static int parse_num(const char *s, uint32_t max, uint32_t *out)

@@ -21,6 +21,7 @@
 
 #include "ctlproto.h"
 #include "rpd_abi.h"
+#include "errmsg.h"
 
 const char rpd_usage[] =
 	"usage: reuseportd [OPTIONS] [-- COMMAND [ARG...]]\n"
@@ -55,15 +56,8 @@ const char rpd_usage[] =
 	"\n"
 	"Durations: 500ms, 2s, 1.5 (seconds), 1m.\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* One line naming the mistake, into the caller's buffer. */
+#define fail(err, errlen, ...) rpd_errorf(err, errlen, -EINVAL, __VA_ARGS__)
 
 void rpd_options_init(struct rpd_options *o, unsigned int ncpu)
 {
