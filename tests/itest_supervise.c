@@ -15,7 +15,8 @@
 
 #include "harness.h"
 
-static unsigned long long status_hex(pid_t pid, const char *field)
+/* A field of /proc/PID/status, read as a number in base (16 for the capability masks). */
+static unsigned long long status_field(pid_t pid, const char *field, int base)
 {
 	char path[64];
 	const char *s, *p;
@@ -25,21 +26,11 @@ static unsigned long long status_hex(pid_t pid, const char *field)
 	assert_non_null(s);
 	p = strstr(s, field);
 	assert_non_null(p);
-	return strtoull(p + strlen(field), NULL, 16);
+	return strtoull(p + strlen(field), NULL, base);
 }
 
-static long status_dec(pid_t pid, const char *field)
-{
-	char path[64];
-	const char *s, *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	s = h_read_file(path);
-	assert_non_null(s);
-	p = strstr(s, field);
-	assert_non_null(p);
-	return strtol(p + strlen(field), NULL, 10);
-}
+#define status_hex(pid, field) status_field(pid, field, 16)
+#define status_dec(pid, field) ((long)status_field(pid, field, 10))
 
 #define CAP_BIT(c) (1ull << (c))
 #define ADMIN_CAPS                                                                                 \
