@@ -32,5 +32,5 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 if [ "$install" = 1 ]; then
 	cmake --install "$build" --prefix /usr/local >/dev/null
-	echo "setup.sh: installed reuseportd, rpd-demo-worker and rpd-loadgen in /usr/local/bin"
+	echo "setup.sh: installed reuseportd, reuseportctl, rpd-demo-worker and rpd-loadgen in /usr/local/bin"
 fi
