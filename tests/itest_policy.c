@@ -89,13 +89,12 @@ static void test_drain_moves_only_its_flows(void **state)
 }
 
 /* The single slot that served every request from source address addr, or -1. */
-static int only_slot(const char *proto, const char *addr, int count)
+static int only_slot_at(const char *proto, const char *target, const char *addr, int count)
 {
 	char n[16];
-	const char *argv[] = {
-		H_LOADGEN, proto, "127.0.0.1:8080", "--source", addr,	  "--count", n,
-		"--flows", "8",	  "--concurrency",  "4",	"--json", NULL
-	};
+	const char *argv[] = { H_LOADGEN, proto,    target,    "--source", addr,
+			       "--count", n,	    "--flows", "8",	   "--concurrency",
+			       "4",	  "--json", NULL };
 	long slots[8];
 	int found = -1;
 
@@ -111,6 +110,45 @@ static int only_slot(const char *proto, const char *addr, int count)
 		found = s;
 	}
 	return found;
+}
+
+static int only_slot(const char *proto, const char *addr, int count)
+{
+	return only_slot_at(proto, "127.0.0.1:8080", addr, count);
+}
+
+/* src reads IPv6 source addresses too: fd00::2..9 on lo, each pinned to one slot. */
+static void test_src_affinity_ipv6(void **state)
+{
+	const char *args[] = {
+		"--workers", "4",	 "--user",	     "root",	 "--policy",
+		"src",	     "--listen", "tcp://[::1]:8080", "--listen", "udp://[::1]:8080",
+		NULL
+	};
+	struct h_daemon d;
+	int used[4] = { 0 }, distinct = 0;
+
+	(void)state;
+	for (int a = 2; a <= 9; a++) {
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "ip -6 addr add fd00::%d/128 dev lo nodad", a);
+		assert_int_equal(system(cmd), 0);
+	}
+	h_daemon_up(&d, args);
+	for (int a = 2; a <= 9; a++) {
+		char addr[16];
+		int tcp, udp;
+
+		snprintf(addr, sizeof(addr), "fd00::%d", a);
+		tcp = only_slot_at("--tcp", "[::1]:8080", addr, 40);
+		udp = only_slot_at("--udp", "[::1]:8080", addr, 20);
+		if (tcp < 0 || tcp != udp)
+			fail_msg("%s: tcp slot %d, udp slot %d", addr, tcp, udp);
+		distinct += !used[tcp]++;
+	}
+	assert_true(distinct >= 2);
+	h_daemon_down(&d);
 }
 
 static void test_src_affinity(void **state)
@@ -284,6 +322,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain_moves_only_its_flows, h_setup,
 						h_teardown),
 		cmocka_unit_test_setup_teardown(test_src_affinity, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_src_affinity_ipv6, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_policy, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_worker_avoided, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_without_avoidance_loses, h_setup,
