@@ -1010,6 +1010,34 @@ static void test_render_status_sparse(void **state)
 		"SLOT  PID  STATE  WEIGHT  GEN  RESTARTS  SHARE  STEERED  EXCLUDED\n");
 }
 
+/* Replacements, retired workers and the change in progress appear under the table. */
+static void test_render_status_changes(void **state)
+{
+	(void)state;
+	RENDERS(rpd_cli_render_status,
+		"{\"workers\": [{\"slot\": 2, \"replacement\": {\"pid\": 77, \"generation\": 3,"
+		" \"ready\": false}}], \"retired\": [{\"slot\": 1, \"pid\": 55, \"generation\": "
+		"1}],"
+		" \"operation\": {\"kind\": \"restart all\", \"asked_by\": \"SIGHUP\", \"done\": 1,"
+		" \"total\": 4, \"slot\": 2}}",
+		"reuseportd -  pid -  up -  protocol -  policy -  table - entries (generation -)\n"
+		"features -\n"
+		"listeners: -\n"
+		"SLOT  PID  STATE  WEIGHT  GEN  RESTARTS  SHARE  STEERED  EXCLUDED\n"
+		"   2    -  -           -    -         -      -        -  -\n"
+		"replacing slot 2: pid 77 gen 3 starting\n"
+		"draining: slot 1 pid 55 gen 1 (retired, finishing its connections)\n"
+		"operation: restart all, 1 of 4 slots done, asked by SIGHUP\n");
+	RENDERS(rpd_cli_render_status,
+		"{\"operation\": {\"kind\": \"scale\", \"asked_by\": \"uid=0 pid=9\", \"from\": 4,"
+		" \"to\": 2, \"phase\": \"draining udp queues\"}}",
+		"reuseportd -  pid -  up -  protocol -  policy -  table - entries (generation -)\n"
+		"features -\n"
+		"listeners: -\n"
+		"SLOT  PID  STATE  WEIGHT  GEN  RESTARTS  SHARE  STEERED  EXCLUDED\n"
+		"operation: scale 4 -> 2 workers (draining udp queues), asked by uid=0 pid=9\n");
+}
+
 static void test_render_stats(void **state)
 {
 	(void)state;
@@ -1128,6 +1156,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_check_response),
 		cmocka_unit_test(test_render_status),
 		cmocka_unit_test(test_render_status_sparse),
+		cmocka_unit_test(test_render_status_changes),
 		cmocka_unit_test(test_render_stats),
 		cmocka_unit_test(test_render_changes),
 		cmocka_unit_test(test_render_dispatch),

@@ -536,6 +536,46 @@ static int done(FILE *out)
 
 /* ---- the responses ---- */
 
+/* Below the table: replacements starting, workers still draining, the change in progress. */
+static void print_changes(FILE *out, const struct rpd_jv *resp)
+{
+	const struct rpd_jv *workers = rpd_jv_get(resp, "workers");
+	const struct rpd_jv *retired = rpd_jv_get(resp, "retired");
+	const struct rpd_jv *op = rpd_jv_get(resp, "operation");
+	char a[CELL], b[CELL], c[CELL], d[CELL], e[CELL];
+	size_t n;
+
+	n = rpd_jv_type(workers) == RPD_JV_ARRAY ? rpd_jv_len(workers) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct rpd_jv *w = rpd_jv_at(workers, i);
+		const struct rpd_jv *r = rpd_jv_get(w, "replacement");
+
+		if (rpd_jv_type(r) != RPD_JV_OBJECT)
+			continue;
+		fprintf(out, "replacing slot %s: pid %s gen %s %s\n", field(w, "slot", a),
+			field(r, "pid", b), field(r, "generation", c),
+			rpd_jv_bool(rpd_jv_get(r, "ready"), false) ? "ready" : "starting");
+	}
+	n = rpd_jv_type(retired) == RPD_JV_ARRAY ? rpd_jv_len(retired) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct rpd_jv *r = rpd_jv_at(retired, i);
+
+		fprintf(out,
+			"draining: slot %s pid %s gen %s (retired, finishing its connections)\n",
+			field(r, "slot", a), field(r, "pid", b), field(r, "generation", c));
+	}
+	if (rpd_jv_type(op) != RPD_JV_OBJECT)
+		return;
+	if (rpd_jv_get(op, "total"))
+		fprintf(out, "operation: %s, %s of %s slots done, asked by %s\n",
+			field(op, "kind", a), field(op, "done", b), field(op, "total", c),
+			field(op, "asked_by", d));
+	else
+		fprintf(out, "operation: %s %s -> %s workers (%s), asked by %s\n",
+			field(op, "kind", a), field(op, "from", b), field(op, "to", c),
+			field(op, "phase", d), field(op, "asked_by", e));
+}
+
 int rpd_cli_render_status(const struct rpd_jv *resp, FILE *out)
 {
 	static const struct column cols[] = {
@@ -578,6 +618,7 @@ int rpd_cli_render_status(const struct rpd_jv *resp, FILE *out)
 	fputc('\n', out);
 
 	print_table(out, cols, sizeof(cols) / sizeof(cols[0]), rpd_jv_get(resp, "workers"));
+	print_changes(out, resp);
 	return done(out);
 }
 
