@@ -251,6 +251,33 @@ static void test_ipv6_listener(void **state)
 	h_daemon_down(&d);
 }
 
+/* 256 slots: every one gets its socket, its worker and its share of real traffic. */
+static void test_256_slots(void **state)
+{
+	const char *args[] = { "--workers", "256",	"--user",
+			       "root",	    "--listen", "tcp://127.0.0.1:8080",
+			       NULL };
+	const char *tcp[] = { H_LOADGEN,       "--tcp", "127.0.0.1:8080", "--count", "8000",
+			      "--concurrency", "32",	"--json",	  NULL };
+	static long counts[256];
+	static char big[1 << 20];
+	struct h_daemon d;
+	int used = 0;
+
+	(void)state;
+	h_daemon_up(&d, args);
+	if (h_run(tcp, out, sizeof(out), 120000, NULL) != 0 || h_json_int(out, "ok") != 8000)
+		fail_msg("load over 256 slots: %s", out);
+	h_json_slots(out, counts, 256);
+	for (int s = 0; s < 256; s++)
+		used += counts[s] > 0;
+	/* 8000 over 256 even shares: a slot left out has a probability of e^-31. */
+	assert_int_equal(used, 256);
+	assert_int_equal(h_ctl(&d, big, sizeof(big), "--json", "status", NULL), 0);
+	assert_non_null(strstr(big, "{\"slot\":255,"));
+	h_daemon_down(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_program_and_sockarray_attached, h_setup,
 						h_teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_listener, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_256_slots, h_setup, h_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
